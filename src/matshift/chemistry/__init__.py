@@ -1,0 +1,1 @@
+"""Chemistry primitives: formula parsing, canonical compositions and the periodic table."""

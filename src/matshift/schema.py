@@ -1,0 +1,30 @@
+"""The materials table: one contract shared by every dataset, pipeline and report.
+
+One row per measurement. Ingest produces the *staged* table (every raw row, with the diagnostic
+columns validation needs); validation splits it into the accepted materials table and a quarantine
+table that carries a reason code for every rejected row.
+"""
+
+from __future__ import annotations
+
+# Columns of the accepted materials table, in order. Optional process columns follow them.
+MATERIALS_COLUMNS: tuple[str, ...] = (
+    "sample_id",  # stable hash of source + row content (+ occurrence number for exact repeats)
+    "source_row",  # 1-based line number in the source file (header is line 1), for error messages
+    "formula",  # as given in the source
+    "composition",  # canonical reduced formula, see matshift.chemistry.formula.canonical_composition
+    "target",  # float, in `unit`
+    "unit",
+    "domain",  # e.g. dft, experiment, plant
+    "group",  # the group worst-group metrics are computed over
+    "source",  # dataset name
+)
+
+# Extra columns of the staged table that validation reads and then drops.
+STAGED_DIAGNOSTIC_COLUMNS: tuple[str, ...] = (
+    "target_raw",  # the target exactly as written in the source (string), for non-numeric checks
+    "composition_error",  # reason code when the formula could not be parsed, else missing
+    "occurrence",  # 0 for the first copy of an exact duplicate row, 1 for the second, ...
+)
+
+QUARANTINE_COLUMNS: tuple[str, ...] = (*MATERIALS_COLUMNS, "target_raw", "reason", "detail")
