@@ -1,0 +1,50 @@
+# matshift — `make run` sets up .venv and runs the pipelines on the embedded data; `make test` runs the tests.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Telemetry off for every tool the targets start.
+export KEDRO_DISABLE_TELEMETRY := 1
+export DO_NOT_TRACK := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: setup run test lint repro benchmark ui viz clean
+
+setup: $(STAMP)
+
+# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build (see README).
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==24.3.1"
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/dvc config core.analytics false >/dev/null 2>&1 || true
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/kedro run
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks scripts
+
+repro: setup
+	$(BIN)/dvc repro
+
+benchmark: setup
+	$(BIN)/python benchmarks/featurize_vs_matminer.py
+
+ui: setup
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+
+viz: setup
+	$(BIN)/kedro viz run --no-browser --host 127.0.0.1 --port 4141
+
+clean:
+	rm -rf data/02_intermediate data/03_primary data/04_feature data/05_model_input data/06_models \
+	  data/07_model_output data/08_reporting

@@ -1,0 +1,87 @@
+"""Kedro hooks: register declared raw sources in the catalog, and track every run in MLflow."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+from matshift.declarations import remember_environment
+
+logger = logging.getLogger(__name__)
+
+
+class DatasetDeclarationHooks:
+    """Each declared dataset's source becomes the catalog entry ``<dataset>.raw``.
+
+    The declaration is the one place a source is described (path, URL, sha256), so the catalog
+    entry is derived from it rather than written a second time in catalog.yml.
+    """
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        remember_environment(context.env, str(context.project_path / "conf"))
+
+    @hook_impl
+    def after_catalog_created(self, catalog, parameters: dict[str, Any]) -> None:
+        from matshift.io import SourceDataset
+
+        for dataset, declaration in (parameters.get("datasets") or {}).items():
+            name = f"{dataset}.raw"
+            if name not in catalog:
+                source = declaration["source"]
+                catalog[name] = SourceDataset(**{k: v for k, v in source.items() if k != "provenance"})
+
+
+class MlflowTrackingHooks:
+    """After a run that evaluated models, log it to MLflow (nodes stay free of tracking calls)."""
+
+    def __init__(self) -> None:
+        self._started: datetime | None = None
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        self._started = datetime.now(UTC)
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        evaluated = sorted(
+            name.removesuffix(".metrics") for name in pipeline.all_outputs()
+            if name.endswith(".metrics") and "." in name
+        )
+        if not evaluated or os.environ.get("MATSHIFT_TRACKING", "on") == "off":
+            return
+        import mlflow
+
+        from matshift.tracking.mlflow_logging import git_commit, log_dataset_run, tracking_uri
+
+        project_path = Path(run_params.get("project_path") or Path.cwd())
+        mlflow.set_tracking_uri(tracking_uri(project_path))
+        parameters = catalog.load("parameters")
+        started = (self._started or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S UTC")
+        tags = {
+            "git_commit": git_commit(project_path),
+            "kedro_session_id": str(run_params.get("session_id")),
+            "kedro_env": str(run_params.get("env")),
+            "kedro_pipelines": ",".join(run_params.get("pipeline_names") or ["__default__"]),
+        }
+        for dataset in evaluated:
+            reporting = Path(catalog.get(f"{dataset}.metrics")._describe()["filepath"]).parent
+            run_id = log_dataset_run(
+                dataset=dataset,
+                run_name=f"kedro run {started}",
+                run_tags=tags,
+                declaration=parameters["datasets"][dataset],
+                split_params=parameters["split"],
+                model_params=parameters["train"]["models"],
+                metrics=catalog.load(f"{dataset}.metrics"),
+                models=catalog.load(f"{dataset}.models"),
+                features=catalog.load(f"{dataset}.features"),
+                materials_table=catalog.load(f"{dataset}.materials_table"),
+                artifact_dirs=[reporting],
+            )
+            logger.info("MLflow: %s logged as run %s (experiment matshift/%s)", dataset, run_id, dataset)

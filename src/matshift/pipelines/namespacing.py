@@ -1,0 +1,26 @@
+"""Instantiate a stage's pipeline once per declared dataset, under the dataset's namespace."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial, update_wrapper
+from typing import Any
+
+from kedro.pipeline import Pipeline, pipeline
+
+# Parameters shared by every dataset; everything else a node reads is the dataset's own declaration.
+SHARED_PARAMETERS = ("split", "train", "evaluate")
+
+
+def bind_dataset(func: Callable[..., Any], dataset: str) -> Callable[..., Any]:
+    """``func`` with its ``dataset`` argument fixed, keeping its name for Kedro and kedro-viz."""
+    return update_wrapper(partial(func, dataset=dataset), func)
+
+
+def for_dataset(template: Pipeline, dataset: str) -> Pipeline:
+    """Namespace a stage pipeline: ``staged`` becomes ``<dataset>.staged``; ``params:dataset`` the declaration."""
+    parameters = {"params:dataset": f"params:datasets.{dataset}"}
+    used = template.inputs()
+    parameters.update({f"params:{name}": f"params:{name}" for name in SHARED_PARAMETERS if f"params:{name}" in used})
+    parameters = {key: value for key, value in parameters.items() if key in used}
+    return pipeline(template, namespace=dataset, parameters=parameters)

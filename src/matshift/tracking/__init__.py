@@ -1,0 +1,1 @@
+"""Run tracking: MLflow logging driven by Kedro hooks, so nodes never call MLflow."""

@@ -1,0 +1,117 @@
+"""Log one Kedro run to MLflow: an experiment per dataset, a parent run per ``kedro run`` and a
+child run per (model, split) with hyper-parameters, split, data hash, git commit, metrics, plots and
+the fitted fold models with signatures."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+DEFAULT_TRACKING_DB = "mlflow.db"
+EXPERIMENT_PREFIX = "matshift"
+
+
+def tracking_uri(project_path: Path) -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else the sqlite store ``mlflow.db`` at the project root."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(project_path / DEFAULT_TRACKING_DB).resolve()}"
+
+
+def git_commit(project_path: Path) -> str:
+    """The commit the code ran at, with ``-dirty`` when the tree has uncommitted changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=project_path, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    try:
+        commit = git("rev-parse", "HEAD")
+        return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def data_hash(table: pd.DataFrame) -> str:
+    """Content hash of a table, independent of how it is stored."""
+    row_hashes = pd.util.hash_pandas_object(table, index=False).to_numpy()
+    return hashlib.sha256(row_hashes.tobytes()).hexdigest()[:16]
+
+
+def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` for MLflow params (values as short strings)."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)[:500]
+    return flat
+
+
+def log_dataset_run(
+    *,
+    dataset: str,
+    run_name: str,
+    run_tags: Mapping[str, str],
+    declaration: Mapping[str, Any],
+    split_params: Mapping[str, Any],
+    model_params: Mapping[str, Any],
+    metrics: Mapping[str, Mapping[str, Mapping[str, float]]],
+    models: Mapping[str, Any],
+    features: pd.DataFrame,
+    materials_table: pd.DataFrame,
+    artifact_dirs: Iterable[Path],
+) -> str:
+    """Log a dataset's results; returns the parent run id."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    mlflow.set_experiment(f"{EXPERIMENT_PREFIX}/{dataset}")
+    tags = {**run_tags, "dataset": dataset, "data_hash": data_hash(materials_table)}
+    example = features.loc[materials_table["composition"].iloc[:5]].reset_index(drop=True)
+    with mlflow.start_run(run_name=run_name, tags=tags) as parent:
+        mlflow.log_params(flatten({"dataset": declaration}))
+        for directory in artifact_dirs:
+            if directory.exists():
+                mlflow.log_artifacts(str(directory), artifact_path=directory.name)
+        for split, per_model in metrics.items():
+            for model_name, values in per_model.items():
+                with mlflow.start_run(run_name=f"{model_name} · {split}", nested=True,
+                                      tags={**tags, "model": model_name, "split": split}):
+                    mlflow.log_params({
+                        "model": model_name, "split": split,
+                        **flatten(model_params.get(model_name) or {}, "model."),
+                        **flatten(split_params.get(split) or {}, "split."),
+                    })
+                    mlflow.log_metrics({k: float(v) for k, v in values.items() if _is_number(v)})
+                    mlflow.log_dict({split: {model_name: dict(values)}}, "metrics.json")
+                    for key, model in models.items():
+                        model_split, fold, name = key.split("/")
+                        if model_split == split and name == model_name:
+                            signature = infer_signature(example, model.predict(example))
+                            _log_model(model, f"fold_{fold}", signature)
+    return parent.info.run_id
+
+
+def _log_model(model: Any, name: str, signature: Any) -> None:
+    import mlflow
+
+    if type(model).__module__.startswith("catboost"):
+        import catboost
+
+        mlflow.catboost.log_model(model, name=name, signature=signature,
+                                  pip_requirements=[f"catboost=={catboost.__version__}"])
+    else:
+        import sklearn
+
+        mlflow.sklearn.log_model(model, name=name, signature=signature,
+                                 pip_requirements=[f"scikit-learn=={sklearn.__version__}"])
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and value == value  # NaN is not a metric value
+
