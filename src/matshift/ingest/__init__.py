@@ -1,0 +1,1 @@
+"""Source-specific ingestion helpers (live Materials Project)."""
