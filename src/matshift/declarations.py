@@ -25,6 +25,6 @@ def load_declarations(conf_source: str | None = None, env: str | None = None) ->
 
     conf_source = conf_source or _active_env["conf_source"] or str(Path.cwd() / settings.CONF_SOURCE)
     env = env or _active_env["env"] or os.environ.get("KEDRO_ENV") or "local"
-    loader = OmegaConfigLoader(conf_source=conf_source, base_env="base", default_run_env=env,
-                               **settings.CONFIG_LOADER_ARGS)
+    loader_args = {**settings.CONFIG_LOADER_ARGS, "default_run_env": env}
+    loader = OmegaConfigLoader(conf_source=conf_source, **loader_args)
     return dict(loader["parameters"].get("datasets") or {})

@@ -22,19 +22,26 @@ class DatasetDeclarationHooks:
     entry is derived from it rather than written a second time in catalog.yml.
     """
 
+    def __init__(self) -> None:
+        self._project_path = Path.cwd()
+
     @hook_impl
     def after_context_created(self, context) -> None:
-        remember_environment(context.env, str(context.project_path / "conf"))
+        self._project_path = Path(context.project_path)
+        remember_environment(context.env, str(self._project_path / "conf"))
 
     @hook_impl
     def after_catalog_created(self, catalog, parameters: dict[str, Any]) -> None:
         from matshift.io import SourceDataset
 
-        for dataset, declaration in (parameters.get("datasets") or {}).items():
+        # Kedro passes the feed dict: the whole parameter tree sits under "parameters".
+        declarations = parameters.get("parameters", {}).get("datasets") or {}
+        for dataset, declaration in declarations.items():
             name = f"{dataset}.raw"
             if name not in catalog:
-                source = declaration["source"]
-                catalog[name] = SourceDataset(**{k: v for k, v in source.items() if k != "provenance"})
+                source = {k: v for k, v in declaration["source"].items() if k != "provenance"}
+                source["filepath"] = str(self._project_path / source["filepath"])
+                catalog[name] = SourceDataset(**source)
 
 
 class MlflowTrackingHooks:
@@ -50,7 +57,8 @@ class MlflowTrackingHooks:
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
         evaluated = sorted(
-            name.removesuffix(".metrics") for name in pipeline.all_outputs()
+            name.removesuffix(".metrics")
+            for name in pipeline.all_outputs()
             if name.endswith(".metrics") and "." in name
         )
         if not evaluated or os.environ.get("MATSHIFT_TRACKING", "on") == "off":

@@ -22,8 +22,14 @@ def test_parse_formula(formula, expected):
 
 @pytest.mark.parametrize(
     ("formula", "reason"),
-    [("Xx2O", "unknown_element"), ("Fe(O", "unparseable_formula"), ("Fe2)O", "unparseable_formula"),
-     ("Fe$O", "unparseable_formula"), ("", "unparseable_formula"), ("2", "unparseable_formula")],
+    [
+        ("Xx2O", "unknown_element"),
+        ("Fe(O", "unparseable_formula"),
+        ("Fe2)O", "unparseable_formula"),
+        ("Fe$O", "unparseable_formula"),
+        ("", "unparseable_formula"),
+        ("2", "unparseable_formula"),
+    ],
 )
 def test_bad_formulas_raise_with_reason(formula, reason):
     with pytest.raises(FormulaError) as error:

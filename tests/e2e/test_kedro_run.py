@@ -25,13 +25,15 @@ def project(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("project")
     shutil.copy(PROJECT_ROOT / "pyproject.toml", root)
     shutil.copy(PROJECT_ROOT / ".telemetry", root)
+    (root / "src").mkdir()  # kedro checks it exists; the package itself is installed in the venv
     shutil.copytree(PROJECT_ROOT / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
     (root / "conf" / "local").mkdir()
     raw = root / "data" / "01_raw" / "matbench"
     raw.mkdir(parents=True)
     shutil.copy(PROJECT_ROOT / "data/01_raw/matbench/expt_gap.csv", raw)
     pd.read_csv(PROJECT_ROOT / "data/01_raw/matbench/mp_gap.csv").head(MP_SAMPLE_ROWS).to_csv(
-        raw / "mp_gap_sample.csv", index=False)
+        raw / "mp_gap_sample.csv", index=False
+    )
     declarations_path = root / "conf" / "base" / "parameters_datasets.yml"
     declarations = yaml.safe_load(declarations_path.read_text())
     declarations["datasets"]["mp_gap"]["source"] = {"filepath": "data/01_raw/matbench/mp_gap_sample.csv"}
@@ -40,12 +42,17 @@ def project(tmp_path_factory) -> Path:
 
 
 def kedro(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
-           "KEDRO_DISABLE_TELEMETRY": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+    }
     env.pop("KEDRO_ENV", None)
     kedro_cli = Path(sys.executable).parent / "kedro"
-    result = subprocess.run([str(kedro_cli), *args], cwd=project, env=env, capture_output=True, text=True,
-                            timeout=900)
+    result = subprocess.run(
+        [str(kedro_cli), *args], cwd=project, env=env, capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return result
 
@@ -95,12 +102,17 @@ def test_mlflow_has_a_parent_and_a_child_per_model_and_split(full_run):
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     assert len(parents) == 1 and len(children) == 8
-    child = next(r for r in children if r.data.tags["model"] == "erm" and r.data.tags["split"] == "matbench_cv")
+    child = next(
+        r for r in children if r.data.tags["model"] == "erm" and r.data.tags["split"] == "matbench_cv"
+    )
     assert child.data.params["model.depth"] == "4" and child.data.params["split.random_state"] == "18012019"
     assert {"mae", "rmse", "r2", "worst_group_mae"} <= set(child.data.metrics)
     assert child.data.tags["git_commit"] and child.data.tags["data_hash"]
-    models = mlflow.search_logged_models(experiment_ids=[experiment.experiment_id], output_format="list")
-    assert any(m.source_run_id == child.info.run_id and m.signature is not None for m in models)
+    models = client.search_logged_models(experiment_ids=[experiment.experiment_id])
+    fold_models = [m for m in models if m.source_run_id == child.info.run_id]
+    assert len(fold_models) == 5
+    mlflow.set_tracking_uri(client.tracking_uri)
+    assert mlflow.models.get_model_info(fold_models[0].model_uri).signature is not None
 
 
 def test_one_dataset_runs_alone(full_run):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 # Symbols of elements 1-103 (the range covered by the Magpie elemental tables).
 ELEMENT_SYMBOLS: tuple[str, ...] = (
@@ -60,7 +60,7 @@ def _leading_multiplier(part: str) -> tuple[float, str]:
     match = re.match(r"^(\d*\.\d+|\d+)(?=[A-Z(\[])", part)
     if match is None:
         return 1.0, part
-    return float(match.group(1)), part[match.end():]
+    return float(match.group(1)), part[match.end() :]
 
 
 def _parse_group(formula: str, text: str) -> dict[str, float]:
@@ -110,7 +110,7 @@ def element_fractions(formula: str) -> dict[str, float]:
     return {element: amount / total for element, amount in amounts.items()}
 
 
-@lru_cache(maxsize=None)
+@cache
 def canonical_composition(formula: str) -> str:
     """Canonical reduced formula: equal for any two formulas of the same composition.
 
@@ -120,7 +120,9 @@ def canonical_composition(formula: str) -> str:
     """
     amounts = parse_formula(formula)
     ordered = sorted(amounts, key=ATOMIC_NUMBER.__getitem__)
-    fractions = {element: Fraction(amounts[element]).limit_denominator(_MAX_DENOMINATOR) for element in ordered}
+    fractions = {
+        element: Fraction(amounts[element]).limit_denominator(_MAX_DENOMINATOR) for element in ordered
+    }
     if all(abs(float(fractions[e]) - amounts[e]) <= 1e-9 * max(1.0, amounts[e]) for e in ordered):
         scale = math.lcm(*(f.denominator for f in fractions.values()))
         integers = {element: int(f * scale) for element, f in fractions.items()}

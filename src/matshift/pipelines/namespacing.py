@@ -18,9 +18,9 @@ def bind_dataset(func: Callable[..., Any], dataset: str) -> Callable[..., Any]:
 
 
 def for_dataset(template: Pipeline, dataset: str) -> Pipeline:
-    """Namespace a stage pipeline: ``staged`` becomes ``<dataset>.staged``; ``params:dataset`` the declaration."""
-    parameters = {"params:dataset": f"params:datasets.{dataset}"}
+    """Namespace a stage: ``staged`` becomes ``<dataset>.staged``, ``params:dataset`` its declaration."""
+    mapping = {"params:dataset": f"params:datasets.{dataset}"}
+    mapping.update({f"params:{name}": f"params:{name}" for name in SHARED_PARAMETERS})
     used = template.inputs()
-    parameters.update({f"params:{name}": f"params:{name}" for name in SHARED_PARAMETERS if f"params:{name}" in used})
-    parameters = {key: value for key, value in parameters.items() if key in used}
+    parameters = {key: value for key, value in mapping.items() if key in used}
     return pipeline(template, namespace=dataset, parameters=parameters)

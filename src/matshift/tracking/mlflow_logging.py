@@ -19,14 +19,19 @@ EXPERIMENT_PREFIX = "matshift"
 
 def tracking_uri(project_path: Path) -> str:
     """``MLFLOW_TRACKING_URI`` if set, else the sqlite store ``mlflow.db`` at the project root."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(project_path / DEFAULT_TRACKING_DB).resolve()}"
+    return (
+        os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(project_path / DEFAULT_TRACKING_DB).resolve()}"
+    )
 
 
 def git_commit(project_path: Path) -> str:
     """The commit the code ran at, with ``-dirty`` when the tree has uncommitted changes."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=project_path, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=project_path, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
     try:
         commit = git("rev-parse", "HEAD")
         return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
@@ -80,13 +85,19 @@ def log_dataset_run(
                 mlflow.log_artifacts(str(directory), artifact_path=directory.name)
         for split, per_model in metrics.items():
             for model_name, values in per_model.items():
-                with mlflow.start_run(run_name=f"{model_name} · {split}", nested=True,
-                                      tags={**tags, "model": model_name, "split": split}):
-                    mlflow.log_params({
-                        "model": model_name, "split": split,
-                        **flatten(model_params.get(model_name) or {}, "model."),
-                        **flatten(split_params.get(split) or {}, "split."),
-                    })
+                with mlflow.start_run(
+                    run_name=f"{model_name} · {split}",
+                    nested=True,
+                    tags={**tags, "model": model_name, "split": split},
+                ):
+                    mlflow.log_params(
+                        {
+                            "model": model_name,
+                            "split": split,
+                            **flatten(model_params.get(model_name) or {}, "model."),
+                            **flatten(split_params.get(split) or {}, "split."),
+                        }
+                    )
                     mlflow.log_metrics({k: float(v) for k, v in values.items() if _is_number(v)})
                     mlflow.log_dict({split: {model_name: dict(values)}}, "metrics.json")
                     for key, model in models.items():
@@ -103,15 +114,16 @@ def _log_model(model: Any, name: str, signature: Any) -> None:
     if type(model).__module__.startswith("catboost"):
         import catboost
 
-        mlflow.catboost.log_model(model, name=name, signature=signature,
-                                  pip_requirements=[f"catboost=={catboost.__version__}"])
+        mlflow.catboost.log_model(
+            model, name=name, signature=signature, pip_requirements=[f"catboost=={catboost.__version__}"]
+        )
     else:
         import sklearn
 
-        mlflow.sklearn.log_model(model, name=name, signature=signature,
-                                 pip_requirements=[f"scikit-learn=={sklearn.__version__}"])
+        mlflow.sklearn.log_model(
+            model, name=name, signature=signature, pip_requirements=[f"scikit-learn=={sklearn.__version__}"]
+        )
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and value == value  # NaN is not a metric value
-

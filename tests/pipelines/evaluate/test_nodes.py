@@ -11,8 +11,17 @@ def predictions() -> pd.DataFrame:
         for i in range(20):
             group = "big" if i < 15 else "small"
             error = 1.0 if group == "big" else 3.0
-            rows.append({"split": "s", "fold": fold, "model": "m", "sample_id": f"{fold}-{i}", "group": group,
-                         "target": float(i), "prediction": float(i) + error})
+            rows.append(
+                {
+                    "split": "s",
+                    "fold": fold,
+                    "model": "m",
+                    "sample_id": f"{fold}-{i}",
+                    "group": group,
+                    "target": float(i),
+                    "prediction": float(i) + error,
+                }
+            )
     return pd.DataFrame(rows)
 
 

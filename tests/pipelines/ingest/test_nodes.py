@@ -7,14 +7,32 @@ from tests.conftest import raw_frame
 
 
 def test_every_raw_row_is_staged_with_diagnostics(band_gap_declaration):
-    raw = raw_frame([("NaCl", "8.5"), ("Xx2O", "1.0"), ("Fe(O", "2"), ("", "1.1"), ("GaAs", "abc"),
-                     ("NaCl", "8.5"), ("ZnO", "")])
+    raw = raw_frame(
+        [
+            ("NaCl", "8.5"),
+            ("Xx2O", "1.0"),
+            ("Fe(O", "2"),
+            ("", "1.1"),
+            ("GaAs", "abc"),
+            ("NaCl", "8.5"),
+            ("ZnO", ""),
+        ]
+    )
     staged = stage_materials_table(raw, band_gap_declaration, "demo")
     assert len(staged) == len(raw)
     assert list(staged.columns[: len(MATERIALS_COLUMNS) + len(STAGED_DIAGNOSTIC_COLUMNS)]) == [
-        *MATERIALS_COLUMNS, *STAGED_DIAGNOSTIC_COLUMNS]
+        *MATERIALS_COLUMNS,
+        *STAGED_DIAGNOSTIC_COLUMNS,
+    ]
     assert staged["composition_error"].fillna("").tolist() == [
-        "", "unknown_element", "unparseable_formula", "missing_formula", "", "", ""]
+        "",
+        "unknown_element",
+        "unparseable_formula",
+        "missing_formula",
+        "",
+        "",
+        "",
+    ]
     assert staged["composition"].iloc[0] == "NaCl" and staged["group"].iloc[0] == "halide"
     assert pd.isna(staged["target"].iloc[4]) and staged["target_raw"].iloc[4] == "abc"
     assert staged["occurrence"].tolist() == [0, 0, 0, 0, 0, 1, 0]
@@ -25,7 +43,9 @@ def test_every_raw_row_is_staged_with_diagnostics(band_gap_declaration):
 
 def test_sample_id_is_stable_and_depends_on_content(band_gap_declaration):
     first = stage_materials_table(raw_frame([("NaCl", "8.5"), ("ZnO", "3.3")]), band_gap_declaration, "demo")
-    reordered = stage_materials_table(raw_frame([("ZnO", "3.3"), ("NaCl", "8.5")]), band_gap_declaration, "demo")
+    reordered = stage_materials_table(
+        raw_frame([("ZnO", "3.3"), ("NaCl", "8.5")]), band_gap_declaration, "demo"
+    )
     assert set(first["sample_id"]) == set(reordered["sample_id"])
     other_source = stage_materials_table(raw_frame([("NaCl", "8.5")]), band_gap_declaration, "other")
     assert other_source["sample_id"].iloc[0] not in set(first["sample_id"])

@@ -25,13 +25,15 @@ SPLIT_PARAMS = {
 def table() -> pd.DataFrame:
     compositions = ["NaCl", "KBr", "ZnO", "ZnS", "CdTe", "GaAs", "Si", "NiAl", "CuCl", "MgO"] * 3
     rng = np.random.default_rng(0)
-    return pd.DataFrame({
-        "sample_id": [f"s{i}" for i in range(len(compositions))],
-        "source_row": np.arange(2, len(compositions) + 2),
-        "composition": compositions,
-        "target": rng.uniform(0, 8, len(compositions)),
-        "group": "g",
-    })
+    return pd.DataFrame(
+        {
+            "sample_id": [f"s{i}" for i in range(len(compositions))],
+            "source_row": np.arange(2, len(compositions) + 2),
+            "composition": compositions,
+            "target": rng.uniform(0, 8, len(compositions)),
+            "group": "g",
+        }
+    )
 
 
 @pytest.fixture
@@ -97,17 +99,26 @@ def test_make_splits_runs_declared_splits_and_rejects_unknown(table, features):
 
 
 def test_audit_passes_clean_splits_and_reports_matbench_duplicates(table, features):
-    splits = make_splits(table, features, {"rows_in": len(table)}, {"splits": list(SPLIT_PARAMS)}, SPLIT_PARAMS)
+    splits = make_splits(
+        table, features, {"rows_in": len(table)}, {"splits": list(SPLIT_PARAMS)}, SPLIT_PARAMS
+    )
     report = audit_leakage(table, splits, "demo")
     # Each composition appears 3 times, so random CV folds necessarily share compositions.
     assert report["matbench_cv_cross_fold_duplicates"] > 0
-    assert all(fold["test_rows_with_composition_in_train"] == 0 for fold in report["leave_cluster_out"].values())
+    assert all(
+        fold["test_rows_with_composition_in_train"] == 0 for fold in report["leave_cluster_out"].values()
+    )
 
 
 def test_audit_fails_an_ood_split_that_leaks(table):
-    leaky = pd.DataFrame({
-        "split": "leave_cluster_out", "fold": 0, "fold_name": "cluster_0",
-        "role": ["train", "test"], "sample_id": ["s0", "s10"],  # both NaCl
-    })
+    leaky = pd.DataFrame(
+        {
+            "split": "leave_cluster_out",
+            "fold": 0,
+            "fold_name": "cluster_0",
+            "role": ["train", "test"],
+            "sample_id": ["s0", "s10"],  # both NaCl
+        }
+    )
     with pytest.raises(LeakageError, match=r"demo: .*leave_cluster_out fold 0.*NaCl"):
         audit_leakage(table, leaky, "demo")

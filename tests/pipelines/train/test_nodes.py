@@ -12,16 +12,23 @@ def data():
     rng = np.random.default_rng(0)
     compositions = [f"C{i}" for i in range(40)]
     features = pd.DataFrame(rng.normal(size=(40, 3)), index=compositions, columns=["a", "b", "c"])
-    table = pd.DataFrame({
-        "sample_id": [f"s{i}" for i in range(40)],
-        "composition": compositions,
-        "target": 2 * features["a"].to_numpy() + 1,
-        "group": ["x", "y"] * 20,
-    })
-    splits = pd.DataFrame({
-        "split": "demo", "fold": 0, "fold_name": "f0",
-        "role": ["train"] * 30 + ["test"] * 10, "sample_id": table["sample_id"],
-    })
+    table = pd.DataFrame(
+        {
+            "sample_id": [f"s{i}" for i in range(40)],
+            "composition": compositions,
+            "target": 2 * features["a"].to_numpy() + 1,
+            "group": ["x", "y"] * 20,
+        }
+    )
+    splits = pd.DataFrame(
+        {
+            "split": "demo",
+            "fold": 0,
+            "fold_name": "f0",
+            "role": ["train"] * 30 + ["test"] * 10,
+            "sample_id": table["sample_id"],
+        }
+    )
     return table, features, splits
 
 
@@ -34,8 +41,12 @@ def test_model_inputs_align_features_with_samples(data):
 
 def test_train_and_predict_every_model_on_every_fold(data):
     table, features, splits = data
-    params = {"models": {"dummy": {"strategy": "mean"},
-                         "erm": {"iterations": 50, "depth": 2, "verbose": False, "allow_writing_files": False}}}
+    params = {
+        "models": {
+            "dummy": {"strategy": "mean"},
+            "erm": {"iterations": 50, "depth": 2, "verbose": False, "allow_writing_files": False},
+        }
+    }
     models, predictions = train_and_predict(table, features, splits, {"models": ["dummy", "erm"]}, params)
     assert set(models) == {"demo/0/dummy", "demo/0/erm"}
     assert len(predictions) == 20 and set(predictions["sample_id"]) == set(table["sample_id"][30:])

@@ -4,4 +4,6 @@ from matshift.pipelines.featurize.nodes import featurize_materials
 
 
 def create_pipeline(dataset: str) -> Pipeline:
-    return Pipeline([node(featurize_materials, inputs="materials_table", outputs="features", name="featurize")])
+    return Pipeline(
+        [node(featurize_materials, inputs="materials_table", outputs="features", name="featurize")]
+    )

@@ -52,8 +52,12 @@ def stage_materials_table(raw: pd.DataFrame, declaration: dict[str, Any], datase
     staged["unit"] = declaration["target"]["unit"]
     staged["domain"] = declaration["domain"]
     staged["source"] = dataset
-    staged["occurrence"] = raw.drop(columns="source_row").groupby(list(raw.columns.drop("source_row")),
-                                                                 sort=False, dropna=False).cumcount().to_numpy()
+    staged["occurrence"] = (
+        raw.drop(columns="source_row")
+        .groupby(list(raw.columns.drop("source_row")), sort=False, dropna=False)
+        .cumcount()
+        .to_numpy()
+    )
     staged["sample_id"] = _sample_ids(raw, dataset, staged["occurrence"])
     ordered = [*MATERIALS_COLUMNS, *STAGED_DIAGNOSTIC_COLUMNS]
     return staged[ordered + [c for c in staged.columns if c not in ordered]]

@@ -26,7 +26,7 @@ class LeakageError(RuntimeError):
 
 
 def matbench_cv_splits(table: pd.DataFrame, params: dict[str, Any], n_source_rows: int) -> pd.DataFrame:
-    """Matbench's protocol: KFold over the source file's rows in file order (quarantined rows keep their slot)."""
+    """Matbench's protocol: KFold over the file's rows in order (quarantined rows keep their slot)."""
     kfold = KFold(n_splits=params["n_splits"], shuffle=params["shuffle"], random_state=params["random_state"])
     position = table["source_row"].to_numpy() - 2  # line 2 of the file is row 0
     frames = []
@@ -36,14 +36,18 @@ def matbench_cv_splits(table: pd.DataFrame, params: dict[str, Any], n_source_row
     return pd.concat(frames, ignore_index=True)
 
 
-def leave_cluster_out_splits(table: pd.DataFrame, features: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+def leave_cluster_out_splits(
+    table: pd.DataFrame, features: pd.DataFrame, params: dict[str, Any]
+) -> pd.DataFrame:
     """KMeans on standardised descriptors of the unique compositions; each cluster is a test fold."""
     compositions = pd.unique(table["composition"])
     descriptors = features.loc[compositions]
     # Descriptors missing for an element (rare in Magpie) take the column median before clustering.
     filled = descriptors.fillna(descriptors.median()).fillna(0.0)
     standardised = StandardScaler().fit_transform(filled.to_numpy())
-    kmeans = KMeans(n_clusters=params["n_clusters"], random_state=params["random_state"], n_init=params["n_init"])
+    kmeans = KMeans(
+        n_clusters=params["n_clusters"], random_state=params["random_state"], n_init=params["n_init"]
+    )
     cluster_of = dict(zip(compositions, kmeans.fit_predict(standardised), strict=True))
     cluster = table["composition"].map(cluster_of).to_numpy()
     frames = [
@@ -72,8 +76,9 @@ def target_extrapolation_splits(table: pd.DataFrame, params: dict[str, Any]) -> 
     return _fold_frame("target_extrapolation", 0, f"target_ge_{threshold:.3g}", table, is_test, ~is_test)
 
 
-def _fold_frame(split: str, fold: int, fold_name: str, table: pd.DataFrame,
-                is_test: np.ndarray, is_train: np.ndarray) -> pd.DataFrame:
+def _fold_frame(
+    split: str, fold: int, fold_name: str, table: pd.DataFrame, is_test: np.ndarray, is_train: np.ndarray
+) -> pd.DataFrame:
     parts = [
         pd.DataFrame({"role": role, "sample_id": table.loc[mask, "sample_id"].to_numpy()})
         for role, mask in (("train", is_train), ("test", is_test))
@@ -87,9 +92,13 @@ def _fold_frame(split: str, fold: int, fold_name: str, table: pd.DataFrame,
 
 SPLIT_BUILDERS: dict[str, Callable[..., pd.DataFrame]] = {
     "matbench_cv": lambda table, features, params, n_rows: matbench_cv_splits(table, params, n_rows),
-    "leave_cluster_out": lambda table, features, params, n_rows: leave_cluster_out_splits(table, features, params),
+    "leave_cluster_out": lambda table, features, params, n_rows: leave_cluster_out_splits(
+        table, features, params
+    ),
     "element_holdout": lambda table, features, params, n_rows: element_holdout_splits(table, params),
-    "target_extrapolation": lambda table, features, params, n_rows: target_extrapolation_splits(table, params),
+    "target_extrapolation": lambda table, features, params, n_rows: target_extrapolation_splits(
+        table, params
+    ),
 }
 
 
@@ -103,7 +112,9 @@ def make_splits(
     """Every split the dataset declares, as one long table."""
     unknown = sorted(set(declaration["splits"]) - set(SPLIT_BUILDERS))
     if unknown:
-        raise ValueError(f"unknown split(s) {unknown} in parameters_datasets.yml; known: {sorted(SPLIT_BUILDERS)}")
+        raise ValueError(
+            f"unknown split(s) {unknown} in parameters_datasets.yml; known: {sorted(SPLIT_BUILDERS)}"
+        )
     frames = [
         SPLIT_BUILDERS[name](materials_table, features, split_params[name], validation_summary["rows_in"])
         for name in declaration["splits"]
@@ -131,7 +142,9 @@ def audit_leakage(materials_table: pd.DataFrame, splits: pd.DataFrame, dataset: 
         }
         report.setdefault(split, {})[str(fold)] = entry
         if shared and split != "matbench_cv":
-            leaks.append(f"{split} fold {fold} ({fold_name}): {len(shared)} composition(s), e.g. {shared[:5]}")
+            leaks.append(
+                f"{split} fold {fold} ({fold_name}): {len(shared)} composition(s), e.g. {shared[:5]}"
+            )
     if leaks:
         raise LeakageError(f"{dataset}: compositions in both train and test: " + "; ".join(leaks))
     if "matbench_cv" in report:

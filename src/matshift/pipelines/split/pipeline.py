@@ -9,7 +9,13 @@ def create_pipeline(dataset: str) -> Pipeline:
         [
             node(
                 make_splits,
-                inputs=["materials_table", "features", "validation_summary", "params:dataset", "params:split"],
+                inputs=[
+                    "materials_table",
+                    "features",
+                    "validation_summary",
+                    "params:dataset",
+                    "params:split",
+                ],
                 outputs="splits",
                 name="make_splits",
             ),

@@ -36,14 +36,18 @@ def train_and_predict(
             model = build_model(name, train_params["models"].get(name))
             model.fit(X.loc[train_ids], y.loc[train_ids].to_numpy())
             models[f"{split}/{fold}/{name}"] = model
-            predictions.append(pd.DataFrame({
-                "split": split,
-                "fold": fold,
-                "fold_name": fold_name,
-                "model": name,
-                "sample_id": test_ids,
-                "group": group.loc[test_ids].to_numpy(),
-                "target": y.loc[test_ids].to_numpy(),
-                "prediction": np.asarray(model.predict(X.loc[test_ids]), dtype=float),
-            }))
+            predictions.append(
+                pd.DataFrame(
+                    {
+                        "split": split,
+                        "fold": fold,
+                        "fold_name": fold_name,
+                        "model": name,
+                        "sample_id": test_ids,
+                        "group": group.loc[test_ids].to_numpy(),
+                        "target": y.loc[test_ids].to_numpy(),
+                        "prediction": np.asarray(model.predict(X.loc[test_ids]), dtype=float),
+                    }
+                )
+            )
     return models, pd.concat(predictions, ignore_index=True)
