@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: setup run test lint repro benchmark ui viz clean
+.PHONY: setup run test lint repro benchmark results ui viz clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ repro: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/featurize_vs_matminer.py
+
+# The README's results tables, from data/08_reporting/metrics.json (after `make run`).
+results: setup
+	$(BIN)/python -m matshift.reporting.results_table
 
 ui: setup
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000

@@ -47,6 +47,17 @@ class DatasetDeclarationHooks:
 class MlflowTrackingHooks:
     """After a run that evaluated models, log it to MLflow (nodes stay free of tracking calls)."""
 
+    REPORTS = ("robustness_report_html", "robustness_report_md")
+
+    @staticmethod
+    def _report_files(catalog) -> list[Path]:
+        """The project-level reports (the robustness report) a dataset's run also carries."""
+        return [
+            Path(catalog.get(name)._describe()["filepath"])
+            for name in MlflowTrackingHooks.REPORTS
+            if name in catalog
+        ]
+
     def __init__(self) -> None:
         self._started: datetime | None = None
 
@@ -78,6 +89,10 @@ class MlflowTrackingHooks:
             "kedro_pipelines": ",".join(run_params.get("pipeline_names") or ["__default__"]),
         }
         for dataset in evaluated:
+            # the pretrained source models of a transfer dataset, whichever stage produced them
+            transfer = bool(parameters["datasets"][dataset].get("transfer")) and catalog.exists(
+                f"{dataset}.source_models"
+            )
             reporting = Path(catalog.get(f"{dataset}.metrics")._describe()["filepath"]).parent
             run_id = log_dataset_run(
                 dataset=dataset,
@@ -85,11 +100,21 @@ class MlflowTrackingHooks:
                 run_tags=tags,
                 declaration=parameters["datasets"][dataset],
                 split_params=parameters["split"],
-                model_params=parameters["train"]["models"],
+                model_params={
+                    **parameters["train"]["models"],
+                    **(parameters["transfer"]["strategy_params"] if transfer else {}),
+                },
                 metrics=catalog.load(f"{dataset}.metrics"),
                 models=catalog.load(f"{dataset}.models"),
                 features=catalog.load(f"{dataset}.features"),
                 materials_table=catalog.load(f"{dataset}.materials_table"),
                 artifact_dirs=[reporting],
+                artifact_files=self._report_files(catalog)
+                if parameters["datasets"][dataset].get("robust")
+                else [],
+                source_models=catalog.load(f"{dataset}.source_models") if transfer else None,
+                source_params={key: parameters["transfer"][key] for key in ("source_catboost", "source_mlp")}
+                if transfer
+                else None,
             )
             logger.info("MLflow: %s logged as run %s (experiment matshift/%s)", dataset, run_id, dataset)

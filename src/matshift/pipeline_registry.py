@@ -11,8 +11,8 @@ from functools import partial, update_wrapper
 from kedro.pipeline import Pipeline, node
 
 from matshift.declarations import load_declarations
-from matshift.pipelines import evaluate, featurize, ingest, split, train, validate
-from matshift.pipelines.evaluate.nodes import combine_metrics
+from matshift.pipelines import evaluate, featurize, finetune, ingest, pretrain, robust, split, train, validate
+from matshift.pipelines.evaluate.nodes import build_robustness_report, combine_metrics
 from matshift.pipelines.ingest.nodes import combine_materials_tables
 from matshift.pipelines.namespacing import for_dataset
 from matshift.pipelines.validate.nodes import summarise_validation
@@ -20,20 +20,29 @@ from matshift.pipelines.validate.nodes import summarise_validation
 # Stages every dataset runs, and those only datasets with splits and models run (a source domain
 # such as mp_gap is ingested, validated and featurized for transfer learning, not evaluated alone).
 DATA_STAGES = {"ingest": ingest, "validate": validate, "featurize": featurize}
-MODEL_STAGES = {"split": split, "train": train, "evaluate": evaluate}
+# Stages of a dataset that declares `transfer: {source_dataset: ...}`: pretrain on the source, fine-tune.
+TRANSFER_STAGES = {"pretrain": pretrain, "finetune": finetune}
+STAGE_ORDER = (
+    "ingest",
+    "validate",
+    "featurize",
+    "split",
+    "train",
+    "pretrain",
+    "finetune",
+    "robust",
+    "evaluate",
+)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     declarations = load_declarations()
-    stages: dict[str, Pipeline] = {name: Pipeline([]) for name in (*DATA_STAGES, *MODEL_STAGES)}
+    stages: dict[str, Pipeline] = {name: Pipeline([]) for name in STAGE_ORDER}
     per_dataset: dict[str, Pipeline] = {}
     for dataset, declaration in declarations.items():
-        modules = dict(DATA_STAGES)
-        if declaration.get("splits") and declaration.get("models"):
-            modules.update(MODEL_STAGES)
         per_dataset[dataset] = Pipeline([])
-        for stage, module in modules.items():
-            namespaced = for_dataset(module.create_pipeline(dataset), dataset)
+        for stage, template in _stage_templates(dataset, declaration).items():
+            namespaced = for_dataset(template, dataset, _source_inputs(declaration, stage))
             stages[stage] += namespaced
             per_dataset[dataset] += namespaced
 
@@ -43,9 +52,57 @@ def register_pipelines() -> dict[str, Pipeline]:
     if evaluated:
         named_metrics = update_wrapper(partial(combine_metrics, evaluated), combine_metrics)
         stages["evaluate"] += _across_datasets(named_metrics, evaluated, "metrics")
+    robust_datasets = [d for d, decl in declarations.items() if _runs_robust(decl)]
+    if robust_datasets:
+        report = update_wrapper(partial(build_robustness_report, robust_datasets), build_robustness_report)
+        stages["evaluate"] += Pipeline(
+            [
+                node(
+                    report,
+                    inputs=["metrics", *(f"{d}.all_predictions" for d in robust_datasets)],
+                    outputs=["robustness_report_html", "robustness_report_md", "robustness_figures"],
+                    name="robustness_report",
+                )
+            ]
+        )
     pipelines = {**stages, **per_dataset}
     pipelines["__default__"] = sum(stages.values(), Pipeline([]))
     return pipelines
+
+
+def _stage_templates(dataset: str, declaration: dict) -> dict[str, Pipeline]:
+    """The stage pipelines a declaration asks for, before namespacing."""
+    templates = {stage: module.create_pipeline(dataset) for stage, module in DATA_STAGES.items()}
+    if not (declaration.get("splits") and declaration.get("models")):
+        return templates
+    with_transfer = bool(declaration.get("transfer"))
+    with_robust = _runs_robust(declaration)
+    templates["split"] = split.create_pipeline(dataset)
+    templates["train"] = train.create_pipeline(dataset)
+    if with_transfer:
+        templates.update(
+            {stage: module.create_pipeline(dataset) for stage, module in TRANSFER_STAGES.items()}
+        )
+    if with_robust:
+        templates["robust"] = robust.create_pipeline(dataset)
+    templates["evaluate"] = evaluate.create_pipeline(
+        dataset, with_transfer=with_transfer, with_robust=with_robust
+    )
+    return templates
+
+
+def _runs_robust(declaration: dict) -> bool:
+    # robust models read the transfer design matrix, so they need a transfer source
+    evaluated = bool(declaration.get("splits") and declaration.get("models"))
+    return evaluated and bool(declaration.get("transfer")) and bool(declaration.get("robust"))
+
+
+def _source_inputs(declaration: dict, stage: str) -> dict[str, str] | None:
+    """Pretraining reads the source dataset's materials table and features across namespaces."""
+    if stage != "pretrain":
+        return None
+    source = declaration["transfer"]["source_dataset"]
+    return {"source_materials_table": f"{source}.materials_table", "source_features": f"{source}.features"}
 
 
 def _across_datasets(func, datasets: list[str], output: str) -> Pipeline:

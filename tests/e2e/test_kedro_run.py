@@ -68,11 +68,29 @@ def test_metrics_cover_every_split_and_model(full_run):
     assert list(metrics) == ["expt_gap"]
     splits = metrics["expt_gap"]
     assert set(splits) == {"matbench_cv", "leave_cluster_out", "element_holdout", "target_extrapolation"}
-    for per_model in splits.values():
-        assert set(per_model) == {"dummy", "erm"}
+    transfer = yaml.safe_load((full_run / "conf/smoke/parameters_transfer.yml").read_text())["transfer"]
+    for split, per_model in splits.items():
+        assert {"dummy", "erm", *transfer["strategies"]} <= set(per_model), split
         for values in per_model.values():
             assert {"mae", "rmse", "r2", "worst_group_mae"} <= set(values)
+            assert {"mae_seen_in_source", "mae_unseen_in_source"} <= set(values)
+    robust = yaml.safe_load((full_run / "conf/smoke/parameters_robust.yml").read_text())["robust"]
+    interval_keys = {
+        "coverage_90",
+        "width_90",
+        "min_group_coverage_90",
+        "nll",
+        "miscalibration_area",
+        "flag_auroc",
+        "selective_mae_80",
+        "ood_id_ratio",
+    }
+    for split, per_model in splits.items():
+        assert {*robust["reported"], robust["cv_plus"]["key"]} <= set(per_model), split
+        assert interval_keys <= set(per_model["importance_weighting"]), split
     cv = splits["matbench_cv"]
+    assert {"lookup__mp_minus_test", "finetune_mlp__mp_minus_test"} <= set(cv)
+    assert "lookup__mp_minus_test" not in splits["leave_cluster_out"]
     assert cv["erm"]["mae"] < cv["dummy"]["mae"]
     assert splits["target_extrapolation"]["erm"]["mae"] > cv["erm"]["mae"]  # extrapolation is harder
 
@@ -89,6 +107,13 @@ def test_counts_reconcile_and_outputs_exist(full_run):
     assert (reporting / "evaluation/expt_gap/parity/parity_matbench_cv.png").stat().st_size > 0
     assert (reporting / "evaluation/expt_gap/group_mae.csv").exists()
     assert list((reporting / "gx_data_docs/expt_gap").rglob("index.html"))
+    report = (reporting / "robustness_report.html").read_text()
+    assert "leave_cluster_out" in report and "data:image/png;base64," in report
+    assert (reporting / "robustness_report.md").exists() and list((reporting / "robustness").glob("*.png"))
+    robust_predictions = pd.read_parquet(
+        full_run / "data/07_model_output/expt_gap/robust_predictions.parquet"
+    )
+    assert {"prediction", "lower", "upper", "uncertain"} <= set(robust_predictions)
     audit = json.loads((reporting / "splits/expt_gap/leakage_audit.json").read_text())
     assert audit["matbench_cv_cross_fold_duplicates"] >= 0
 
@@ -101,7 +126,18 @@ def test_mlflow_has_a_parent_and_a_child_per_model_and_split(full_run):
     runs = client.search_runs([experiment.experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    assert len(parents) == 1 and len(children) == 8
+    metrics = json.loads((full_run / "data/08_reporting/metrics.json").read_text())["expt_gap"]
+    n_evaluated = sum(len(per_model) for per_model in metrics.values())
+    pretrain = [r for r in children if r.data.tags["model"] == "pretrain"]
+    assert len(parents) == 1 and len(pretrain) == 1 and len(children) == n_evaluated + 1
+    strategy_run = next(
+        r
+        for r in children
+        if r.data.tags["model"] == "lookup" and r.data.tags["split"] == "leave_cluster_out"
+    )
+    assert strategy_run.data.tags["pretrained_run_id"] == pretrain[0].info.run_id
+    assert strategy_run.data.params["model.catboost_params.depth"] == "3"
+    assert "mae_unseen_in_source" in strategy_run.data.metrics
     child = next(
         r for r in children if r.data.tags["model"] == "erm" and r.data.tags["split"] == "matbench_cv"
     )

@@ -9,7 +9,7 @@ from typing import Any
 from kedro.pipeline import Pipeline, pipeline
 
 # Parameters shared by every dataset; everything else a node reads is the dataset's own declaration.
-SHARED_PARAMETERS = ("split", "train", "evaluate")
+SHARED_PARAMETERS = ("split", "train", "transfer", "robust", "evaluate")
 
 
 def bind_dataset(func: Callable[..., Any], dataset: str) -> Callable[..., Any]:
@@ -17,10 +17,11 @@ def bind_dataset(func: Callable[..., Any], dataset: str) -> Callable[..., Any]:
     return update_wrapper(partial(func, dataset=dataset), func)
 
 
-def for_dataset(template: Pipeline, dataset: str) -> Pipeline:
+def for_dataset(template: Pipeline, dataset: str, inputs: dict[str, str] | None = None) -> Pipeline:
     """Namespace a stage: ``staged`` becomes ``<dataset>.staged``, ``params:dataset`` its declaration."""
     mapping = {"params:dataset": f"params:datasets.{dataset}"}
     mapping.update({f"params:{name}": f"params:{name}" for name in SHARED_PARAMETERS})
     used = template.inputs()
     parameters = {key: value for key, value in mapping.items() if key in used}
-    return pipeline(template, namespace=dataset, parameters=parameters)
+    # `inputs` maps template inputs onto another dataset's outputs (e.g. the transfer source's table).
+    return pipeline(template, namespace=dataset, parameters=parameters, inputs=inputs)

@@ -70,8 +70,15 @@ def log_dataset_run(
     features: pd.DataFrame,
     materials_table: pd.DataFrame,
     artifact_dirs: Iterable[Path],
+    artifact_files: Iterable[Path] = (),
+    source_models: Mapping[str, Mapping[Any, Any]] | None = None,
+    source_params: Mapping[str, Any] | None = None,
 ) -> str:
-    """Log a dataset's results; returns the parent run id."""
+    """Log a dataset's results; returns the parent run id.
+
+    With ``source_models`` (transfer learning), a ``pretrain`` child run holds the source backbones
+    trained on every source entry, and every child run carries its id as ``pretrained_run_id``.
+    """
     import mlflow
     from mlflow.models import infer_signature
 
@@ -83,6 +90,11 @@ def log_dataset_run(
         for directory in artifact_dirs:
             if directory.exists():
                 mlflow.log_artifacts(str(directory), artifact_path=directory.name)
+        for path in artifact_files:
+            if path.exists():
+                mlflow.log_artifact(str(path), artifact_path="reports")
+        if source_models:
+            tags["pretrained_run_id"] = _log_pretrained(source_models, source_params or {}, tags)
         for split, per_model in metrics.items():
             for model_name, values in per_model.items():
                 with mlflow.start_run(
@@ -94,7 +106,8 @@ def log_dataset_run(
                         {
                             "model": model_name,
                             "split": split,
-                            **flatten(model_params.get(model_name) or {}, "model."),
+                            # a source variant (``lookup__mp_minus_test``) has its strategy's parameters
+                            **flatten(model_params.get(model_name.split("__")[0]) or {}, "model."),
                             **flatten(split_params.get(split) or {}, "split."),
                         }
                     )
@@ -106,6 +119,30 @@ def log_dataset_run(
                             signature = infer_signature(example, model.predict(example))
                             _log_model(model, f"fold_{fold}", signature)
     return parent.info.run_id
+
+
+def _log_pretrained(
+    source_models: Mapping[str, Mapping[Any, Any]], source_params: Mapping[str, Any], tags: Mapping[str, str]
+) -> str:
+    """A nested ``pretrain`` run with each source backbone trained on every source entry."""
+    import tempfile
+
+    import mlflow
+
+    with mlflow.start_run(
+        run_name="pretrain · source", nested=True, tags={**tags, "model": "pretrain"}
+    ) as run:
+        mlflow.log_params(flatten(source_params, "source."))
+        for backbone, models in source_models.items():
+            model = models["all"]
+            if type(model).__module__.startswith("catboost"):
+                _log_model(model, f"source_{backbone}", None)
+            else:  # the PyTorch MLP backbone, in its own weights-only format (MLPRegressor.load reads it)
+                with tempfile.TemporaryDirectory() as folder:
+                    path = Path(folder) / f"source_{backbone}.pt"
+                    model.save(path)
+                    mlflow.log_artifact(str(path), artifact_path="source_models")
+    return run.info.run_id
 
 
 def _log_model(model: Any, name: str, signature: Any) -> None:

@@ -26,12 +26,16 @@ def predictions() -> pd.DataFrame:
 
 
 def test_metrics_are_fold_averaged_and_worst_group_respects_min_size(predictions):
-    metrics = compute_metrics(predictions, {"min_group_size": 5})["s"]["m"]
+    metrics = compute_metrics(predictions, {"min_group_size": 5, "in_distribution_split": "matbench_cv"})[
+        "s"
+    ]["m"]
     assert metrics["mae"] == pytest.approx((15 * 1 + 5 * 3) / 20)
     assert metrics["worst_group_mae"] == pytest.approx(3.0)
     assert metrics["n_folds"] == 2 and metrics["n_test"] == 40
     assert set(metrics) >= {"mae", "rmse", "r2", "worst_group_mae"}
-    ignored_small = compute_metrics(predictions, {"min_group_size": 6})["s"]["m"]
+    ignored_small = compute_metrics(
+        predictions, {"min_group_size": 6, "in_distribution_split": "matbench_cv"}
+    )["s"]["m"]
     assert ignored_small["worst_group_mae"] == pytest.approx(1.0)
 
 
@@ -47,3 +51,41 @@ def test_parity_plots_one_figure_per_split(predictions):
 
 def test_combine_metrics_shape():
     assert combine_metrics(["a", "b"], {"s": {}}, {"t": {}}) == {"a": {"s": {}}, "b": {"t": {}}}
+
+
+def test_interval_metrics_and_ood_id_ratio_where_a_model_has_intervals(predictions):
+    with_intervals = predictions.assign(
+        lower=predictions["prediction"] - 2.0,
+        upper=predictions["prediction"] + 2.0,
+        ood_score=(predictions["prediction"] - predictions["target"]).abs(),
+    )
+    shifted = with_intervals.assign(split="ood", prediction=with_intervals["prediction"] + 1.0)
+    table = pd.concat([with_intervals.assign(split="matbench_cv"), shifted], ignore_index=True)
+    metrics = compute_metrics(table, {"min_group_size": 5, "in_distribution_split": "matbench_cv"})
+    cv = metrics["matbench_cv"]["m"]
+    assert cv["coverage_90"] == pytest.approx(0.75)  # errors of 1 are covered, errors of 3 are not
+    assert cv["min_group_coverage_90"] == pytest.approx(0.0) and cv["width_90"] == pytest.approx(4.0)
+    assert cv["flag_auroc"] == pytest.approx(1.0) and cv["selective_mae_80"] < cv["mae"]
+    assert {"nll", "miscalibration_area"} <= set(cv)
+    assert metrics["ood"]["m"]["ood_id_ratio"] == pytest.approx(metrics["ood"]["m"]["mae"] / cv["mae"])
+    assert (
+        "coverage_90"
+        not in compute_metrics(predictions, {"min_group_size": 5, "in_distribution_split": "matbench_cv"})[
+            "s"
+        ]["m"]
+    )
+
+
+def test_collect_predictions_marks_rows_whose_composition_the_source_has(predictions):
+    from matshift.pipelines.evaluate.nodes import collect_predictions
+
+    table = pd.DataFrame(
+        {
+            "sample_id": predictions["sample_id"],
+            "composition": ["NaCl" if i % 2 else "ZnO" for i in range(len(predictions))],
+        }
+    )
+    source = pd.DataFrame({"in_source": [True]}, index=pd.Index(["NaCl"], name="composition"))
+    combined = collect_predictions(table, source, predictions, predictions.assign(model="other"))
+    assert len(combined) == 2 * len(predictions)
+    assert combined["in_source"].sum() == len(predictions)

@@ -47,7 +47,8 @@ def test_train_and_predict_every_model_on_every_fold(data):
             "erm": {"iterations": 50, "depth": 2, "verbose": False, "allow_writing_files": False},
         }
     }
-    models, predictions = train_and_predict(table, features, splits, {"models": ["dummy", "erm"]}, params)
+    declaration = {"models": ["dummy", "erm"], "target": {"min": -100.0, "max": 100.0}}
+    models, predictions = train_and_predict(table, features, splits, declaration, params)
     assert set(models) == {"demo/0/dummy", "demo/0/erm"}
     assert len(predictions) == 20 and set(predictions["sample_id"]) == set(table["sample_id"][30:])
     mae = (predictions["prediction"] - predictions["target"]).abs().groupby(predictions["model"]).mean()

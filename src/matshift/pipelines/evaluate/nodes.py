@@ -13,22 +13,45 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score  # noqa: E402
 
+from matshift.uncertainty.metrics import interval_metrics  # noqa: E402
+
+PARITY_COLUMNS = 6  # panels per row of a parity figure
+
 
 def fold_metrics(fold: pd.DataFrame, min_group_size: int) -> dict[str, float]:
     """Metrics on one fold's test rows; worst_group_mae over groups with at least ``min_group_size`` rows."""
     errors = (fold["prediction"] - fold["target"]).abs()
     group_mae = errors.groupby(fold["group"]).agg(["mean", "size"])
     eligible = group_mae.loc[group_mae["size"] >= min_group_size, "mean"]
-    return {
+    metrics = {
         "mae": float(mean_absolute_error(fold["target"], fold["prediction"])),
         "rmse": float(np.sqrt(mean_squared_error(fold["target"], fold["prediction"]))),
         "r2": float(r2_score(fold["target"], fold["prediction"])) if len(fold) > 1 else float("nan"),
         "worst_group_mae": float(eligible.max()) if len(eligible) else float(errors.mean()),
     }
+    if "lower" in fold and fold["lower"].notna().all():  # a model with intervals and an OOD score
+        # NLL and calibration judge the reported interval (sigma = half-width / 1.645), so a conformal
+        # correction counts; the `_gaussian` variants report the model's own spread as their interval
+        metrics.update(
+            interval_metrics(
+                fold["target"].to_numpy(),
+                fold["prediction"].to_numpy(),
+                fold["lower"].to_numpy(),
+                fold["upper"].to_numpy(),
+                fold["ood_score"].to_numpy(),
+                fold["group"].to_numpy(),
+                min_group_size,
+            )
+        )
+    return metrics
 
 
 def compute_metrics(predictions: pd.DataFrame, evaluate_params: dict[str, Any]) -> dict[str, Any]:
-    """``{split: {model: {metric: fold-averaged value}}}``, plus ``n_folds`` and ``n_test``."""
+    """``{split: {model: {metric: fold-averaged value}}}``, plus ``n_folds`` and ``n_test``.
+
+    With an ``in_source`` column (target rows whose composition the source domain contains), also
+    ``mae_seen_in_source`` / ``mae_unseen_in_source``: pooled over folds, since a fold can lack either.
+    """
     metrics: dict[str, Any] = {}
     for (split, model), rows in predictions.groupby(["split", "model"], sort=False):
         per_fold = pd.DataFrame(
@@ -37,8 +60,32 @@ def compute_metrics(predictions: pd.DataFrame, evaluate_params: dict[str, Any]) 
         summary = {key: float(value) for key, value in per_fold.mean().items()}
         summary["n_folds"] = int(len(per_fold))
         summary["n_test"] = int(len(rows))
+        if "in_source" in rows:
+            errors = (rows["prediction"] - rows["target"]).abs()
+            for key, mask in (("seen", rows["in_source"]), ("unseen", ~rows["in_source"])):
+                summary[f"mae_{key}_in_source"] = float(errors[mask].mean()) if mask.any() else float("nan")
+                summary[f"n_test_{key}_in_source"] = int(mask.sum())
         metrics.setdefault(split, {})[model] = summary
+    # how much worse each model does out of distribution than on the in-distribution split
+    in_distribution = metrics.get(evaluate_params["in_distribution_split"], {})
+    for per_model in metrics.values():
+        for model, summary in per_model.items():
+            if model in in_distribution:
+                summary["ood_id_ratio"] = summary["mae"] / in_distribution[model]["mae"]
     return metrics
+
+
+def collect_predictions(
+    materials_table: pd.DataFrame, source_feature_table: pd.DataFrame, *prediction_tables: pd.DataFrame
+) -> pd.DataFrame:
+    """Baseline, transfer and robust predictions in one table, each row marked with whether the
+    source domain contains its composition."""
+    combined = pd.concat(prediction_tables, ignore_index=True)
+    composition = materials_table.set_index("sample_id")["composition"]
+    in_source = composition.map(source_feature_table["in_source"]).eq(True)  # absent from the table: False
+    flag = pd.Series(in_source.to_numpy(dtype=bool), index=composition.index)
+    combined["in_source"] = flag.loc[combined["sample_id"]].to_numpy()
+    return combined
 
 
 def group_errors(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -53,10 +100,13 @@ def parity_plots(predictions: pd.DataFrame, dataset: str) -> dict[str, Figure]:
     figures: dict[str, Figure] = {}
     for split, rows in predictions.groupby("split", sort=False):
         models = list(pd.unique(rows["model"]))
-        fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 4.2), squeeze=False)
+        n_rows, n_columns = -(-len(models) // PARITY_COLUMNS), min(len(models), PARITY_COLUMNS)
+        fig, axes = plt.subplots(n_rows, n_columns, figsize=(3.6 * n_columns, 3.6 * n_rows), squeeze=False)
+        for ax in axes.flat[len(models) :]:
+            ax.set_visible(False)
         low = float(min(rows["target"].min(), rows["prediction"].min()))
         high = float(max(rows["target"].max(), rows["prediction"].max()))
-        for ax, model in zip(axes[0], models, strict=True):
+        for ax, model in zip(axes.flat, models, strict=False):
             subset = rows[rows["model"] == model]
             mae = mean_absolute_error(subset["target"], subset["prediction"])
             ax.scatter(subset["target"], subset["prediction"], s=5, alpha=0.4)
@@ -71,3 +121,12 @@ def parity_plots(predictions: pd.DataFrame, dataset: str) -> dict[str, Figure]:
 def combine_metrics(datasets: list[str], *metrics: dict[str, Any]) -> dict[str, Any]:
     """``{dataset: {split: {model: {metric: value}}}}`` — the file DVC and CI read."""
     return dict(zip(datasets, metrics, strict=True))
+
+
+def build_robustness_report(
+    datasets: list[str], metrics: dict[str, Any], *predictions: pd.DataFrame
+) -> tuple[str, str, dict[str, Figure]]:
+    """The project's robustness report (HTML, Markdown, figures) over the datasets with robust models."""
+    from matshift.reporting.robustness import robustness_report
+
+    return robustness_report(metrics, dict(zip(datasets, predictions, strict=True)))

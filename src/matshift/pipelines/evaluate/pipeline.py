@@ -1,24 +1,32 @@
 from kedro.pipeline import Pipeline, node
 
-from matshift.pipelines.evaluate.nodes import compute_metrics, group_errors, parity_plots
+from matshift.pipelines.evaluate.nodes import collect_predictions, compute_metrics, group_errors, parity_plots
 from matshift.pipelines.namespacing import bind_dataset
 
 
-def create_pipeline(dataset: str) -> Pipeline:
-    return Pipeline(
-        [
+def create_pipeline(dataset: str, with_transfer: bool = False, with_robust: bool = False) -> Pipeline:
+    """Metrics, per-group errors and parity plots over the baseline predictions and, when the dataset
+    runs them, the transfer and robust predictions."""
+    nodes = []
+    evaluated = "predictions"
+    if with_transfer:
+        evaluated = "all_predictions"
+        tables = ["predictions", "transfer_predictions", *(["robust_predictions"] if with_robust else [])]
+        nodes.append(
             node(
-                compute_metrics,
-                inputs=["predictions", "params:evaluate"],
-                outputs="metrics",
-                name="compute_metrics",
-            ),
-            node(group_errors, inputs="predictions", outputs="group_metrics", name="group_errors"),
-            node(
-                bind_dataset(parity_plots, dataset),
-                inputs="predictions",
-                outputs="parity_plots",
-                name="parity_plots",
-            ),
-        ]
-    )
+                collect_predictions,
+                inputs=["materials_table", "source_feature_table", *tables],
+                outputs=evaluated,
+                name="collect_predictions",
+            )
+        )
+    nodes += [
+        node(
+            compute_metrics, inputs=[evaluated, "params:evaluate"], outputs="metrics", name="compute_metrics"
+        ),
+        node(group_errors, inputs=evaluated, outputs="group_metrics", name="group_errors"),
+        node(
+            bind_dataset(parity_plots, dataset), inputs=evaluated, outputs="parity_plots", name="parity_plots"
+        ),
+    ]
+    return Pipeline(nodes)

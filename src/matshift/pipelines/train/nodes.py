@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,42 @@ def model_inputs(materials_table: pd.DataFrame, features: pd.DataFrame) -> tuple
     return X, table["target"]
 
 
+def split_folds(splits: pd.DataFrame) -> Iterator[tuple[str, int, str, np.ndarray, np.ndarray]]:
+    """``(split, fold, fold_name, train sample ids, test sample ids)`` for every fold of every split."""
+    for (split, fold, fold_name), rows in splits.groupby(["split", "fold", "fold_name"], sort=False):
+        train_ids = rows.loc[rows["role"] == "train", "sample_id"].to_numpy()
+        test_ids = rows.loc[rows["role"] == "test", "sample_id"].to_numpy()
+        yield split, fold, fold_name, train_ids, test_ids
+
+
+def fold_predictions(
+    fold: tuple[str, int, str],
+    model: str,
+    test_ids: np.ndarray,
+    table: pd.DataFrame,
+    prediction: np.ndarray,
+    valid_range: tuple[float, float],
+) -> pd.DataFrame:
+    """The long prediction table's rows of one model on one fold's test set.
+
+    ``table`` is indexed by sample_id with ``group`` and ``target``; predictions outside the declared
+    physical range (e.g. a negative band gap) are clipped to it.
+    """
+    split, fold_number, fold_name = fold
+    return pd.DataFrame(
+        {
+            "split": split,
+            "fold": fold_number,
+            "fold_name": fold_name,
+            "model": model,
+            "sample_id": test_ids,
+            "group": table.loc[test_ids, "group"].to_numpy(),
+            "target": table.loc[test_ids, "target"].to_numpy(),
+            "prediction": np.clip(np.asarray(prediction, dtype=float), *valid_range),
+        }
+    )
+
+
 def train_and_predict(
     materials_table: pd.DataFrame,
     features: pd.DataFrame,
@@ -26,28 +63,17 @@ def train_and_predict(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Fitted models keyed ``split/fold/model`` and the long table of test-set predictions."""
     X, y = model_inputs(materials_table, features)
-    group = materials_table.set_index("sample_id")["group"]
+    table = materials_table.set_index("sample_id")
+    valid_range = (declaration["target"]["min"], declaration["target"]["max"])
     models: dict[str, Any] = {}
     predictions = []
-    for (split, fold, fold_name), rows in splits.groupby(["split", "fold", "fold_name"], sort=False):
-        train_ids = rows.loc[rows["role"] == "train", "sample_id"].to_numpy()
-        test_ids = rows.loc[rows["role"] == "test", "sample_id"].to_numpy()
+    for split, fold, fold_name, train_ids, test_ids in split_folds(splits):
         for name in declaration["models"]:
             model = build_model(name, train_params["models"].get(name))
             model.fit(X.loc[train_ids], y.loc[train_ids].to_numpy())
             models[f"{split}/{fold}/{name}"] = model
+            prediction = model.predict(X.loc[test_ids])
             predictions.append(
-                pd.DataFrame(
-                    {
-                        "split": split,
-                        "fold": fold,
-                        "fold_name": fold_name,
-                        "model": name,
-                        "sample_id": test_ids,
-                        "group": group.loc[test_ids].to_numpy(),
-                        "target": y.loc[test_ids].to_numpy(),
-                        "prediction": np.asarray(model.predict(X.loc[test_ids]), dtype=float),
-                    }
-                )
+                fold_predictions((split, fold, fold_name), name, test_ids, table, prediction, valid_range)
             )
     return models, pd.concat(predictions, ignore_index=True)

@@ -1,0 +1,3 @@
+from matshift.pipelines.finetune.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

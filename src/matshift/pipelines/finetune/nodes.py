@@ -1,0 +1,78 @@
+"""Fine-tune: every transfer strategy on every split and fold of the target dataset.
+
+On ``matbench_cv`` each strategy that reads source entries also runs a second time with the fold's
+test compositions removed from the source (key suffix ``__mp_minus_test``): their looked-up DFT values
+are hidden and the source models are the fold models that never saw them. The difference between
+the two shows how much of the gain comes from compositions the source already contains.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matshift.pipelines.pretrain.nodes import ALL_SOURCE
+from matshift.pipelines.train.nodes import fold_predictions, model_inputs, split_folds
+from matshift.transfer.source import LOOKUP_COLUMNS
+from matshift.transfer.strategies import USES_SOURCE_ENTRIES, build_strategy
+
+SOURCE_MINUS_TEST_SUFFIX = "__mp_minus_test"
+
+
+def transfer_design_matrix(
+    materials_table: pd.DataFrame, features: pd.DataFrame, source_feature_table: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Descriptors + source columns per sample, the target, and each sample's composition."""
+    X, y = model_inputs(materials_table, features)
+    composition = materials_table.set_index("sample_id")["composition"]
+    source = source_feature_table.loc[composition].set_axis(X.index).drop(columns="in_source")
+    return pd.concat([X, source], axis=1), y, composition
+
+
+def hide_source_entries(X: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The design matrix as if the source had no entry for the given rows' compositions."""
+    hidden = X.copy()
+    hidden.loc[rows, [c for c in LOOKUP_COLUMNS if c != "source_polymorph_count"]] = np.nan
+    hidden.loc[rows, "source_polymorph_count"] = 0.0
+    return hidden
+
+
+def finetune_and_predict(
+    materials_table: pd.DataFrame,
+    features: pd.DataFrame,
+    source_feature_table: pd.DataFrame,
+    splits: pd.DataFrame,
+    source_models: dict[str, dict[Any, Any]],
+    declaration: dict[str, Any],
+    transfer_params: dict[str, Any],
+) -> pd.DataFrame:
+    """Test-set predictions of every strategy (and source variant) on every split and fold."""
+    X, y, composition = transfer_design_matrix(materials_table, features, source_feature_table)
+    table = materials_table.set_index("sample_id")
+    clip = (declaration["target"]["min"], declaration["target"]["max"])
+    strategies = transfer_params["strategies"]
+    predictions = []
+    for split, fold, fold_name, train_ids, test_ids in split_folds(splits):
+        variants = [("", X, {b: models[ALL_SOURCE] for b, models in source_models.items()}, strategies)]
+        if split == "matbench_cv":
+            fold_sources = {b: models[fold] for b, models in source_models.items()}
+            minus_test = [s for s in strategies if s in USES_SOURCE_ENTRIES]
+            variants.append(
+                (SOURCE_MINUS_TEST_SUFFIX, hide_source_entries(X, test_ids), fold_sources, minus_test)
+            )
+        for suffix, design, sources, names in variants:
+            for name in names:
+                params = transfer_params["strategy_params"].get(name, {})
+                model = build_strategy(name, sources, params, clip)
+                model.fit(
+                    design.loc[train_ids], y.loc[train_ids].to_numpy(), groups=composition.loc[train_ids]
+                )
+                prediction = model.predict(design.loc[test_ids])
+                predictions.append(
+                    fold_predictions(
+                        (split, fold, fold_name), name + suffix, test_ids, table, prediction, clip
+                    )
+                )
+    return pd.concat(predictions, ignore_index=True)

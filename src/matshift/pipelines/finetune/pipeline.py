@@ -1,0 +1,24 @@
+from kedro.pipeline import Pipeline, node
+
+from matshift.pipelines.finetune.nodes import finetune_and_predict
+
+
+def create_pipeline(dataset: str) -> Pipeline:
+    return Pipeline(
+        [
+            node(
+                finetune_and_predict,
+                inputs=[
+                    "materials_table",
+                    "features",
+                    "source_feature_table",
+                    "splits",
+                    "source_models",
+                    "params:dataset",
+                    "params:transfer",
+                ],
+                outputs="transfer_predictions",
+                name="finetune_and_predict",
+            )
+        ]
+    )

@@ -1,0 +1,210 @@
+"""Robust training with honest uncertainty: every robust model on every split and fold, each
+prediction with a 90% interval, an out-of-distribution score and an ``uncertain`` flag.
+
+Per fold, the training rows are split (grouped by composition) into *fit* rows and *calibration*
+rows. Models learn on the fit rows; the calibration rows, never trained on, calibrate the conformal
+intervals and set the flag threshold. The fold's test inputs are the unlabelled target domain that
+importance weighting, DANN and the domain classifier see (transductive, as a plant batch is scored:
+its inputs are known, its labels are not); their labels are only used to score the predictions.
+All models read the transfer design matrix (descriptors + looked-up and cross-fitted source
+columns), so what they add is measured beyond transfer learning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit
+
+from matshift.pipelines.finetune.nodes import transfer_design_matrix
+from matshift.pipelines.train.nodes import split_folds
+from matshift.robust.density_ratio import SOURCE, TARGET, DomainClassifierDensityRatio
+from matshift.robust.registry import build_robust_model, supports_std
+from matshift.transfer.strategies import CatBoostTransfer, descriptor_columns
+from matshift.uncertainty.conformal import cv_plus_intervals, split_conformal_intervals
+from matshift.uncertainty.metrics import Z_90
+from matshift.uncertainty.ood import flag_threshold, knn_distance, ood_scores
+
+INTERVAL_METHODS = ("split", "normalised", "mondrian", "weighted", "gaussian")
+
+
+def calibration_split(train_ids: np.ndarray, compositions: pd.Series, fraction: float, seed: int):
+    splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+    fit_rows, calibration_rows = next(
+        splitter.split(train_ids, groups=compositions.loc[train_ids].to_numpy())
+    )
+    return train_ids[fit_rows], train_ids[calibration_rows]
+
+
+def intervals(
+    method: str, alpha: float, cal: dict[str, np.ndarray], test: dict[str, np.ndarray], min_group_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) of the test rows by one of INTERVAL_METHODS."""
+    if method == "gaussian":  # the model's own spread, no conformal correction: shows why one is needed
+        return test["prediction"] - Z_90 * test["std"], test["prediction"] + Z_90 * test["std"]
+    common = {
+        "calibration_prediction": cal["prediction"],
+        "calibration_target": cal["target"],
+        "test_prediction": test["prediction"],
+        "alpha": alpha,
+    }
+    if method == "split":
+        return split_conformal_intervals(**common)
+    if method == "normalised":
+        floor = 1e-3
+        return split_conformal_intervals(
+            **common,
+            calibration_scale=np.maximum(cal["std"], floor),
+            test_scale=np.maximum(test["std"], floor),
+        )
+    if method == "mondrian":
+        return split_conformal_intervals(
+            **common,
+            calibration_groups=cal["group"],
+            test_groups=test["group"],
+            min_group_size=min_group_size,
+        )
+    if method == "weighted":
+        return split_conformal_intervals(
+            **common, calibration_weights=cal["weight"], test_weights=test["weight"]
+        )
+    raise KeyError(f"unknown interval method {method!r}; choose one of {INTERVAL_METHODS}")
+
+
+def _predict(model: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    if supports_std(model):
+        prediction, std = model.predict(X, return_std=True)
+        return np.asarray(prediction, dtype=float), np.asarray(std, dtype=float)
+    return np.asarray(model.predict(X), dtype=float), None
+
+
+def _flag(shared: dict, spread: dict, flag_quantile: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """OOD scores of the calibration and test rows and the flag threshold (from calibration rows only)."""
+    signals = [
+        {"spread": spread[part], "distance": shared[part]["distance"], "domain": shared[part]["domain"]}
+        for part in ("cal", "test")
+    ]
+    cal_score, test_score = ood_scores(*signals)
+    return cal_score, test_score, flag_threshold(cal_score, flag_quantile)
+
+
+def _rows(frame: dict[str, Any], key: str, lower, upper, score, threshold) -> pd.DataFrame:
+    # a model without its own spread has no `std` column here (NaN after concatenation)
+    columns = {name: value for name, value in frame.items() if value is not None}
+    return pd.DataFrame(
+        {
+            **columns,
+            "model": key,
+            "lower": lower,
+            "upper": upper,
+            "ood_score": score,
+            "uncertain": score > threshold,
+        }
+    )
+
+
+def robust_train_and_predict(
+    materials_table: pd.DataFrame,
+    features: pd.DataFrame,
+    source_feature_table: pd.DataFrame,
+    splits: pd.DataFrame,
+    declaration: dict[str, Any],
+    robust_params: dict[str, Any],
+) -> pd.DataFrame:
+    """Test-set predictions with ``prediction, lower, upper, std, ood_score, uncertain`` per model."""
+    X, y, composition = transfer_design_matrix(materials_table, features, source_feature_table)
+    group = materials_table.set_index("sample_id")["group"]
+    clip = (declaration["target"]["min"], declaration["target"]["max"])
+    alpha = 1 - robust_params["confidence_level"]
+    descriptors = descriptor_columns(X)
+    seed = robust_params["random_state"]
+    outputs = []
+    for split, fold, fold_name, train_ids, test_ids in split_folds(splits):
+        fit_ids, cal_ids = calibration_split(
+            train_ids, composition, robust_params["calibration_fraction"], seed
+        )
+        X_fit_and_target = X.loc[np.r_[fit_ids, test_ids]]
+        domains = np.r_[np.full(len(fit_ids), SOURCE), np.full(len(test_ids), TARGET)]
+        y_fit = np.r_[y.loc[fit_ids].to_numpy(), np.full(len(test_ids), np.nan)]
+        groups = group.loc[np.r_[fit_ids, test_ids]].to_numpy()
+
+        # shared per fold: the density ratio (weights, domain signal) and the distance to the fit rows
+        ratio = DomainClassifierDensityRatio(**robust_params["density_ratio"]).fit(X_fit_and_target, domains)
+        shared = {}
+        for name, ids in (("cal", cal_ids), ("test", test_ids)):
+            shared[name] = {
+                "target": y.loc[ids].to_numpy(),
+                "group": group.loc[ids].to_numpy(),
+                "weight": ratio.ratio(X.loc[ids]),
+                "domain": ratio.target_probability(X.loc[ids]),
+                "distance": knn_distance(
+                    X.loc[fit_ids, descriptors], X.loc[ids, descriptors], robust_params["knn_neighbours"]
+                ),
+            }
+        frame = {
+            "split": split,
+            "fold": fold,
+            "fold_name": fold_name,
+            "sample_id": test_ids,
+            "group": shared["test"]["group"],
+            "target": shared["test"]["target"],
+        }
+
+        # the deep ensemble first: its disagreement is the flag's spread signal for every model
+        spread = {"cal": None, "test": None}
+        for name in sorted(robust_params["models"], key=lambda n: n != "deep_ensemble"):
+            model = build_robust_model(name, robust_params["model_params"].get(name), clip)
+            model.fit(X_fit_and_target, y_fit, domains=domains, groups=groups)
+            cal, test = dict(shared["cal"]), dict(shared["test"])
+            (cal["prediction"], cal["std"]), (test["prediction"], test["std"]) = (
+                _predict(model, X.loc[cal_ids]),
+                _predict(model, X.loc[test_ids]),
+            )
+            cal["prediction"], test["prediction"] = (
+                np.clip(cal["prediction"], *clip),
+                np.clip(test["prediction"], *clip),
+            )
+            if name == "deep_ensemble":
+                spread = {"cal": cal["std"], "test": test["std"]}
+            cal_score, test_score, threshold = _flag(shared, spread, robust_params["flag_quantile"])
+            for key, spec in robust_params["reported"].items():
+                if spec["model"] != name:
+                    continue
+                lower, upper = intervals(spec["intervals"], alpha, cal, test, robust_params["min_group_size"])
+                outputs.append(
+                    _rows(
+                        {**frame, "prediction": test["prediction"], "std": test["std"]},
+                        key,
+                        np.clip(lower, *clip),
+                        np.clip(upper, *clip),
+                        test_score,
+                        threshold,
+                    )
+                )
+
+        if robust_params.get("cv_plus"):
+            spec = robust_params["cv_plus"]
+            estimator = CatBoostTransfer(clip=clip, **spec["base_params"])
+            prediction, lower, upper = cv_plus_intervals(
+                estimator,
+                X.loc[train_ids],
+                y.loc[train_ids].to_numpy(),
+                X.loc[test_ids],
+                alpha,
+                groups=composition.loc[train_ids].to_numpy(),
+                n_folds=spec["n_folds"],
+            )
+            cal_score, test_score, threshold = _flag(shared, spread, robust_params["flag_quantile"])
+            outputs.append(
+                _rows(
+                    {**frame, "prediction": np.clip(prediction, *clip)},
+                    spec["key"],
+                    np.clip(lower, *clip),
+                    np.clip(upper, *clip),
+                    test_score,
+                    threshold,
+                )
+            )
+    return pd.concat(outputs, ignore_index=True)

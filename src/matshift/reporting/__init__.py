@@ -1,0 +1,1 @@
+"""Human-readable summaries of the pipeline's outputs (the README's results tables)."""

@@ -1,0 +1,1 @@
+"""Methods that train for the target domain or the worst group: importance weighting, DANN, Group DRO."""

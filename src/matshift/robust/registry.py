@@ -1,0 +1,74 @@
+"""Robust algorithms found by name, DomainBed-style: one interface, one registry line per method.
+
+Every entry builds an estimator with ``fit(X, y, domains=d, groups=g)`` and ``predict(X)``; ``d`` is
+0 for labelled source (training) rows and 1 for unlabelled target rows (their ``y`` is NaN and never
+read), ``g`` the declared group of each row. Methods that use neither simply ignore them
+(:class:`SourceOnly`). Hyper-parameters come from ``conf/base/parameters_robust.yml`` under the name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from matshift.models.mlp import MLPRegressor
+from matshift.robust.dann import DANNRegressor
+from matshift.robust.density_ratio import SOURCE
+from matshift.robust.group_dro import GroupDRORegressor
+from matshift.robust.importance_weighting import ImportanceWeightedRegressor
+from matshift.uncertainty.ensembles import CatBoostUncertaintyRegressor, DeepEnsembleRegressor
+
+
+class SourceOnly(RegressorMixin, BaseEstimator):
+    """An estimator fitted on the labelled source rows alone (target rows and groups dropped)."""
+
+    def __init__(self, estimator: BaseEstimator | None = None):
+        self.estimator = estimator
+
+    def fit(self, X, y, domains=None, groups=None) -> SourceOnly:
+        keep = np.ones(len(X), dtype=bool) if domains is None else np.asarray(domains) == SOURCE
+        self.estimator_ = clone(self.estimator).fit(X[keep], np.asarray(y, dtype=float)[keep])
+        return self
+
+    def predict(self, X, return_std: bool = False):
+        check_is_fitted(self, "estimator_")
+        if return_std:
+            return self.estimator_.predict(X, return_std=True)
+        return self.estimator_.predict(X)
+
+
+class GroupsOnly(SourceOnly):
+    """Source rows only, passing each row's group (Group DRO is robust over them)."""
+
+    def fit(self, X, y, domains=None, groups=None) -> GroupsOnly:
+        keep = np.ones(len(X), dtype=bool) if domains is None else np.asarray(domains) == SOURCE
+        groups = None if groups is None else np.asarray(groups)[keep]
+        self.estimator_ = clone(self.estimator).fit(X[keep], np.asarray(y, dtype=float)[keep], groups=groups)
+        return self
+
+
+# name -> factory(params, clip). Adding a robust method is one class and one line here.
+ROBUST_MODELS: dict[str, Callable[[dict[str, Any], tuple], BaseEstimator]] = {
+    "erm_mlp": lambda params, clip: SourceOnly(MLPRegressor(**params)),
+    "importance_weighting": lambda params, clip: ImportanceWeightedRegressor(clip=clip, **params),
+    "dann": lambda params, clip: DANNRegressor(**params),
+    "group_dro": lambda params, clip: GroupsOnly(GroupDRORegressor(**params)),
+    "deep_ensemble": lambda params, clip: SourceOnly(DeepEnsembleRegressor(**params)),
+    "catboost_uncertainty": lambda params, clip: SourceOnly(CatBoostUncertaintyRegressor(**params)),
+}
+
+
+def build_robust_model(name: str, params: dict[str, Any] | None, clip: tuple) -> BaseEstimator:
+    if name not in ROBUST_MODELS:
+        raise KeyError(f"unknown robust model {name!r}; registered: {sorted(ROBUST_MODELS)}")
+    return ROBUST_MODELS[name](params or {}, clip)
+
+
+def supports_std(model: BaseEstimator) -> bool:
+    """Whether ``predict(X, return_std=True)`` gives a per-row spread."""
+    inner = getattr(model, "estimator", model)
+    return isinstance(inner, DeepEnsembleRegressor | CatBoostUncertaintyRegressor)

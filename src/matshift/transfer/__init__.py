@@ -1,0 +1,1 @@
+"""Transfer learning from a source domain (DFT) to a target domain (experiment)."""

@@ -1,0 +1,81 @@
+"""The source domain as the target domain sees it: polymorph statistics, looked-up DFT values and
+source-model predictions that are out-of-sample for every composition.
+
+Polymorphs: the Materials Project lists one entry per calculated structure, so a composition can
+carry several DFT gaps (TiO2: rutile, anatase, brookite...). Without energies we cannot pick the
+ground state, so the source *label* of a composition is the **median** over its polymorphs (robust to
+one odd structure, and each composition counts once in pretraining however often it was calculated);
+the lookup features keep the spread: min, median, max and count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+LOOKUP_COLUMNS = ("source_gap_min", "source_gap_median", "source_gap_max", "source_polymorph_count")
+
+
+def polymorph_statistics(source_table: pd.DataFrame) -> pd.DataFrame:
+    """One row per source composition: median (the pretraining label), min, max and polymorph count."""
+    stats = source_table.groupby("composition")["target"].agg(["median", "min", "max", "count"])
+    stats.columns = ["label", "source_gap_min", "source_gap_max", "source_polymorph_count"]
+    stats["source_gap_median"] = stats["label"]
+    return stats
+
+
+def source_fold_assignment(
+    source_compositions: pd.Index, target_table: pd.DataFrame, splits: pd.DataFrame, n_folds: int
+) -> pd.Series:
+    """Fold of every source composition, aligned with the target's ``matbench_cv`` test folds.
+
+    A source composition that is tested in target fold k gets fold k, so the source model trained
+    without fold k has never seen the DFT gap of any fold-k test composition. Other compositions
+    get a fold from a hash of their name (stable across runs and machines).
+    """
+    tested = splits[(splits["split"] == "matbench_cv") & (splits["role"] == "test")]
+    composition_of = target_table.set_index("sample_id")["composition"]
+    target_fold = (
+        pd.Series(tested["fold"].to_numpy(), index=composition_of.loc[tested["sample_id"]].to_numpy())
+        .groupby(level=0)
+        .min()  # a composition measured in two folds (Matbench's few duplicates) keeps the first
+    )
+    hashed = pd.Series(
+        [int(hashlib.sha256(c.encode()).hexdigest()[:8], 16) % n_folds for c in source_compositions],
+        index=source_compositions,
+    )
+    return target_fold.reindex(source_compositions).fillna(hashed).astype(int).rename("source_fold")
+
+
+def lookup_features(compositions: pd.Index, polymorphs: pd.DataFrame) -> pd.DataFrame:
+    """Source DFT values of each composition (missing where the source lacks it) and a coverage flag."""
+    looked_up = polymorphs.reindex(compositions)[list(LOOKUP_COLUMNS)]
+    looked_up["source_polymorph_count"] = looked_up["source_polymorph_count"].fillna(0.0)
+    looked_up["in_source"] = looked_up["source_polymorph_count"] > 0
+    return looked_up
+
+
+def cross_fitted_predictions(
+    compositions: pd.Index,
+    features: pd.DataFrame,
+    fold_models: dict[int, object],
+    folds: pd.Series,
+    predict,
+) -> pd.DataFrame:
+    """Source-model outputs for target compositions, each from a model that never saw that composition.
+
+    A composition in the source uses the model of its own fold; one absent from the source may use
+    any model, and gets the mean over all fold models (the same expectation for train and test rows).
+    """
+    X = features.loc[compositions]
+    outputs = {fold: predict(model, X) for fold, model in fold_models.items()}
+    columns = next(iter(outputs.values())).columns
+    stacked = np.stack([outputs[fold].to_numpy() for fold in sorted(outputs)])  # fold x row x column
+    own_fold = folds.reindex(compositions).to_numpy()
+    result = stacked.mean(axis=0)
+    for fold_position, fold in enumerate(sorted(outputs)):
+        rows = own_fold == fold
+        result[rows] = stacked[fold_position, rows]
+    return pd.DataFrame(result, index=compositions, columns=columns)

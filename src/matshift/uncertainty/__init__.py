@@ -1,0 +1,1 @@
+"""Prediction intervals and out-of-distribution flags: conformal methods, ensembles, metrics."""

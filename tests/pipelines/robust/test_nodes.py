@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+import yaml
+
+from matshift.pipelines.robust.nodes import robust_train_and_predict
+from tests.conftest import PROJECT_ROOT
+from tests.pipelines.transfer_data import pretrained_transfer_domains
+
+
+@pytest.fixture(scope="module")
+def robust_params():
+    """The project's robust configuration with tiny models."""
+    params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_robust.yml").read_text())["robust"]
+    tiny_mlp = {"hidden_layers": [8], "epochs": 3, "batch_size": 16, "patience": None}
+    for name in ("erm_mlp", "dann", "group_dro"):
+        params["model_params"][name] = {**params["model_params"][name], **tiny_mlp}
+    params["model_params"]["deep_ensemble"] = {"n_members": 2, "mlp_params": tiny_mlp}
+    tiny_catboost = {"iterations": 20, "depth": 2, "thread_count": 1}
+    params["model_params"]["importance_weighting"]["base_params"]["catboost_params"] = tiny_catboost
+    params["model_params"]["catboost_uncertainty"]["catboost_params"] = tiny_catboost
+    params["cv_plus"]["base_params"]["catboost_params"] = tiny_catboost
+    params["cv_plus"]["n_folds"] = 3
+    params["min_group_size"] = 3
+    return params
+
+
+def test_every_reported_model_predicts_every_test_row_with_an_interval_and_a_flag(robust_params):
+    data = pretrained_transfer_domains()
+    table = data["source_table"]
+    predictions = robust_train_and_predict(
+        data["target"],
+        data["features"],
+        table,
+        data["splits"],
+        {"target": {"min": 0.0, "max": 20.0}},
+        robust_params,
+    )
+    expected = {*robust_params["reported"], robust_params["cv_plus"]["key"]}
+    assert set(predictions["model"]) == expected
+    for _, rows in predictions.groupby("model"):
+        assert len(rows) == len(data["target"]) and rows["sample_id"].is_unique
+    assert {"prediction", "lower", "upper", "uncertain", "ood_score"} <= set(predictions)
+    assert (predictions["lower"] <= predictions["prediction"] + 1e-9).all()
+    assert (predictions["upper"] >= predictions["prediction"] - 1e-9).all()
+    assert predictions["lower"].between(0.0, 20.0).all() and predictions["upper"].between(0.0, 20.0).all()
+    assert predictions["uncertain"].dtype == bool and predictions["ood_score"].between(0, 1).all()
+    assert np.isfinite(predictions["prediction"]).all()
