@@ -1,7 +1,7 @@
 """Domain-adversarial neural network (Ganin et al. 2016, JMLR 17(59)), written by hand.
 
-skada's DANN needs skorch (``skada[deep]``), which would pull another torch; this is the method
-itself, on the project's MLP backbone (:class:`~matshift.models.mlp.MLPNetwork`): a regression head
+skada's DANN needs the ``skada[deep]`` extra (skorch), which would move the pinned torch; this is
+the method itself, on the project's MLP backbone (:class:`~matshift.models.mlp.MLPNetwork`): a regression head
 on the features of labelled source rows, and a domain classifier that sees the features of source
 and unlabelled target rows through a gradient-reversal layer. Minimising the domain loss through the
 reversal makes the features *less* able to tell the domains apart, so the head learns from what the

@@ -27,7 +27,11 @@ class DomainClassifierDensityRatio(BaseEstimator):
     """``fit(X, domains)`` with domains 0 (source) / 1 (target); ``ratio(X)`` = clipped p_t / p_s."""
 
     def __init__(
-        self, C: float = 0.1, clip: tuple[float, float] = (0.05, 20.0), power: float = 1.0, max_iter: int = 2000
+        self,
+        C: float = 0.1,
+        clip: tuple[float, float] = (0.05, 20.0),
+        power: float = 1.0,
+        max_iter: int = 2000,
     ):
         self.C = C
         self.clip = clip

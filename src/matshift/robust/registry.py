@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from matshift.models.mlp import MLPRegressor
+from matshift.robust.coral import CORALRegressor
 from matshift.robust.dann import DANNRegressor
 from matshift.robust.density_ratio import SOURCE
 from matshift.robust.group_dro import GroupDRORegressor
@@ -56,6 +57,7 @@ ROBUST_MODELS: dict[str, Callable[[dict[str, Any], tuple], BaseEstimator]] = {
     "erm_mlp": lambda params, clip: SourceOnly(MLPRegressor(**params)),
     "importance_weighting": lambda params, clip: ImportanceWeightedRegressor(clip=clip, **params),
     "dann": lambda params, clip: DANNRegressor(**params),
+    "coral": lambda params, clip: CORALRegressor(**params),
     "group_dro": lambda params, clip: GroupsOnly(GroupDRORegressor(**params)),
     "deep_ensemble": lambda params, clip: SourceOnly(DeepEnsembleRegressor(**params)),
     "catboost_uncertainty": lambda params, clip: SourceOnly(CatBoostUncertaintyRegressor(**params)),

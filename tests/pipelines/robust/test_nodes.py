@@ -18,6 +18,7 @@ def robust_params():
     tiny_catboost = {"iterations": 20, "depth": 2, "thread_count": 1}
     params["model_params"]["importance_weighting"]["base_params"]["catboost_params"] = tiny_catboost
     params["model_params"]["catboost_uncertainty"]["catboost_params"] = tiny_catboost
+    params["model_params"]["coral"]["catboost_params"] = tiny_catboost
     params["cv_plus"]["base_params"]["catboost_params"] = tiny_catboost
     params["cv_plus"]["n_folds"] = 3
     params["min_group_size"] = 3
