@@ -1,0 +1,1 @@
+"""Monitoring new (plant) batches against what the models were trained on."""

@@ -1,0 +1,169 @@
+"""Drift of a batch against a reference (the training data), and which kind of shift it is.
+
+Univariate: the population stability index (PSI; bins are the reference's deciles) and the
+Wasserstein distance in units of the reference's standard deviation, per feature. Multivariate: a
+domain classifier that tries to tell reference rows from batch rows; its cross-validated AUC is 0.5
+when it cannot, and a permutation test (labels shuffled) gives the p-value of the observed AUC.
+
+The diagnosis names the seed's three kinds of shift:
+
+- **covariate** — the inputs moved: the domain classifier separates the batch (p <= ``alpha`` and
+  AUC >= ``min_auc``);
+- **concept** — the input-output relation moved (labelled batch only): more batch targets fall
+  outside the champion's conformal intervals than their nominal miss rate allows (one-sided binomial
+  test at ``alpha``);
+- **selection** — which samples get measured or reported moved: the target distribution differs from
+  the reference (two-sample KS test at ``alpha``) while the inputs did not explain it, or the failure
+  rate changed / failures are missing altogether.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binomtest, ks_2samp, wasserstein_distance
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+PSI_EPSILON = 1e-4  # empty bins would make the log ratio infinite
+
+
+def population_stability_index(reference: np.ndarray, batch: np.ndarray, n_bins: int = 10) -> float:
+    """PSI = sum (b - r) ln(b / r) over the reference's quantile bins (> 0.25 is usually called a shift)."""
+    reference, batch = np.asarray(reference, dtype=float), np.asarray(batch, dtype=float)
+    reference, batch = reference[np.isfinite(reference)], batch[np.isfinite(batch)]
+    if len(reference) == 0 or len(batch) == 0:
+        return float("nan")
+    edges = np.unique(np.quantile(reference, np.linspace(0, 1, n_bins + 1)[1:-1]))
+    r = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1) / len(
+        reference
+    )
+    b = np.bincount(np.searchsorted(edges, batch, side="right"), minlength=len(edges) + 1) / len(batch)
+    r, b = np.maximum(r, PSI_EPSILON), np.maximum(b, PSI_EPSILON)
+    return float(np.sum((b - r) * np.log(b / r)))
+
+
+def feature_drift(reference: pd.DataFrame, batch: pd.DataFrame, n_bins: int = 10) -> pd.DataFrame:
+    """Per shared numeric column: ``psi`` and ``wasserstein`` (in reference standard deviations)."""
+    rows = {}
+    for column in reference.columns.intersection(batch.columns):
+        ref, new = reference[column].to_numpy(dtype=float), batch[column].to_numpy(dtype=float)
+        ref, new = ref[np.isfinite(ref)], new[np.isfinite(new)]
+        if len(ref) == 0 or len(new) == 0:
+            continue
+        scale = ref.std() or 1.0
+        rows[column] = {
+            "psi": population_stability_index(ref, new, n_bins),
+            "wasserstein": float(wasserstein_distance(ref, new) / scale),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").sort_values("psi", ascending=False)
+
+
+def _cross_validated_auc(X: np.ndarray, labels: np.ndarray, n_folds: int, random_state: int) -> float:
+    classifier = make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        StandardScaler(),
+        LogisticRegression(C=0.1, max_iter=2000),
+    )
+    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=random_state)
+    scores = cross_val_predict(classifier, X, labels, cv=folds, method="predict_proba")[:, 1]
+    return float(roc_auc_score(labels, scores))
+
+
+def domain_classifier_drift(
+    reference: pd.DataFrame,
+    batch: pd.DataFrame,
+    n_permutations: int = 49,
+    n_folds: int = 3,
+    max_reference_rows: int = 5000,
+    random_state: int = 0,
+) -> dict[str, float]:
+    """Cross-validated AUC of reference vs batch, and its permutation p-value (1 + k) / (1 + n)."""
+    rng = np.random.default_rng(random_state)
+    columns = reference.columns.intersection(batch.columns)
+    if len(reference) > max_reference_rows:  # a large training set would only slow the test down
+        reference = reference.iloc[rng.choice(len(reference), max_reference_rows, replace=False)]
+    X = np.vstack([reference[columns].to_numpy(dtype=float), batch[columns].to_numpy(dtype=float)])
+    labels = np.r_[np.zeros(len(reference), dtype=int), np.ones(len(batch), dtype=int)]
+    n_folds = max(2, min(n_folds, len(batch), len(reference)))
+    auc = _cross_validated_auc(X, labels, n_folds, random_state)
+    permuted = [
+        _cross_validated_auc(X, rng.permutation(labels), n_folds, random_state) for _ in range(n_permutations)
+    ]
+    p_value = (1 + sum(a >= auc for a in permuted)) / (1 + n_permutations)
+    return {
+        "auc": auc,
+        "p_value": float(p_value),
+        "n_reference": int(len(reference)),
+        "n_batch": int(len(batch)),
+    }
+
+
+@dataclass
+class ShiftDiagnosis:
+    covariate: bool
+    concept: bool | None  # None: the batch has no labels (or no intervals) to judge it
+    selection: bool | None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [kind for kind in ("covariate", "concept", "selection") if getattr(self, kind)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "kinds": self.kinds}
+
+
+def diagnose_shift(
+    domain: dict[str, float],
+    alpha: float = 0.05,
+    min_auc: float = 0.6,
+    reference_target: np.ndarray | None = None,
+    batch_target: np.ndarray | None = None,
+    batch_lower: np.ndarray | None = None,
+    batch_upper: np.ndarray | None = None,
+    confidence_level: float = 0.9,
+    reference_failure_rate: float | None = None,
+    batch_failure_rate: float | None = None,
+    max_failure_rate_change: float = 0.2,
+) -> ShiftDiagnosis:
+    """Name the kinds of shift from the domain classifier result and, for a labelled batch, its targets."""
+    evidence: dict[str, Any] = {"domain_auc": domain["auc"], "domain_p_value": domain["p_value"]}
+    # a permutation p-value (1 + k) / (1 + n) is valid with <=; min_auc keeps a tiny, real shift in a
+    # large batch from raising an alarm nobody can act on
+    covariate = domain["p_value"] <= alpha and domain["auc"] >= min_auc
+
+    concept = None
+    labelled = batch_target is not None and np.isfinite(np.asarray(batch_target, dtype=float)).any()
+    if labelled and batch_lower is not None and batch_upper is not None:
+        target = np.asarray(batch_target, dtype=float)
+        known = np.isfinite(target)
+        missed = int(np.sum((target[known] < batch_lower[known]) | (target[known] > batch_upper[known])))
+        test = binomtest(missed, int(known.sum()), 1 - confidence_level, alternative="greater")
+        evidence.update(
+            {"interval_miss_rate": missed / max(1, int(known.sum())), "interval_miss_p_value": test.pvalue}
+        )
+        concept = bool(test.pvalue < alpha)
+
+    selection = None
+    if labelled and reference_target is not None:
+        target = np.asarray(batch_target, dtype=float)
+        ks = ks_2samp(np.asarray(reference_target, dtype=float), target[np.isfinite(target)])
+        evidence.update({"target_ks": float(ks.statistic), "target_ks_p_value": float(ks.pvalue)})
+        # a target that moved while the inputs did not is what a different choice of samples looks like
+        selection = bool(ks.pvalue < alpha and not covariate)
+    if reference_failure_rate is not None and batch_failure_rate is not None:
+        evidence.update(
+            {"reference_failure_rate": reference_failure_rate, "batch_failure_rate": batch_failure_rate}
+        )
+        failures_missing = reference_failure_rate > 0 and batch_failure_rate == 0
+        rate_moved = abs(batch_failure_rate - reference_failure_rate) > max_failure_rate_change
+        selection = bool(selection) or failures_missing or rate_moved
+    return ShiftDiagnosis(covariate=bool(covariate), concept=concept, selection=selection, evidence=evidence)

@@ -1,0 +1,87 @@
+"""Each kind of shift planted in synthetic data is named; batches from the reference raise no alarm."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matshift.monitoring.drift import (
+    diagnose_shift,
+    domain_classifier_drift,
+    feature_drift,
+    population_stability_index,
+)
+
+RNG = np.random.default_rng(0)
+REFERENCE = pd.DataFrame(RNG.normal(size=(2000, 4)), columns=["a", "b", "c", "d"])
+
+
+def truth(X: pd.DataFrame) -> np.ndarray:
+    return 1.0 + X["a"].to_numpy() - 0.5 * X["b"].to_numpy()
+
+
+def batch(n=300, shift=0.0, seed=1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 4)), columns=["a", "b", "c", "d"])
+    X["a"] += shift
+    return X
+
+
+def test_psi_is_zero_for_the_same_distribution_and_large_for_a_moved_one():
+    rng = np.random.default_rng(2)
+    assert population_stability_index(REFERENCE["a"], rng.normal(size=5000)) < 0.02
+    assert population_stability_index(REFERENCE["a"], rng.normal(loc=1.0, size=5000)) > 0.25
+
+
+def test_feature_drift_ranks_the_moved_feature_first():
+    table = feature_drift(REFERENCE, batch(shift=1.0))
+    assert table.index[0] == "a" and table.loc["a", "wasserstein"] == pytest.approx(1.0, abs=0.2)
+
+
+def test_at_most_one_false_alarm_in_twenty_in_distribution_batches():
+    alarms = 0
+    for seed in range(20):
+        domain = domain_classifier_drift(
+            REFERENCE, batch(seed=100 + seed), n_permutations=19, random_state=seed
+        )
+        alarms += diagnose_shift(domain).covariate
+    assert alarms <= 1
+
+
+def test_a_moved_input_is_named_covariate_shift():
+    domain = domain_classifier_drift(REFERENCE, batch(shift=1.0), n_permutations=19)
+    diagnosis = diagnose_shift(domain)
+    assert diagnosis.covariate and domain["auc"] > 0.7 and diagnosis.kinds == ["covariate"]
+
+
+def test_a_changed_relation_is_named_concept_shift():
+    X = batch(seed=3)
+    prediction = truth(X)
+    target = prediction + 1.5  # same inputs, the property moved by 1.5
+    domain = domain_classifier_drift(REFERENCE, X, n_permutations=19)
+    diagnosis = diagnose_shift(
+        domain, batch_target=target, batch_lower=prediction - 0.5, batch_upper=prediction + 0.5
+    )
+    assert diagnosis.concept and not diagnosis.covariate
+    unchanged = diagnose_shift(
+        domain,
+        batch_target=prediction + np.random.default_rng(4).normal(scale=0.2, size=len(X)),
+        batch_lower=prediction - 0.5,
+        batch_upper=prediction + 0.5,
+    )
+    assert unchanged.concept is False
+
+
+def test_measuring_only_the_promising_samples_is_named_selection_bias():
+    pool = batch(n=3000, seed=5)
+    target = truth(pool) + np.random.default_rng(6).normal(scale=6.0, size=len(pool))
+    # only samples whose (noisy) property came out high are reported: the inputs barely move
+    chosen = target > np.quantile(target, 0.7)
+    domain = domain_classifier_drift(REFERENCE, pool[chosen], n_permutations=19)
+    diagnosis = diagnose_shift(
+        domain,
+        reference_target=truth(REFERENCE) + np.random.default_rng(7).normal(scale=3.0, size=len(REFERENCE)),
+        batch_target=target[chosen],
+    )
+    assert diagnosis.selection and not diagnosis.covariate
+    failures_gone = diagnose_shift(domain, reference_failure_rate=0.3, batch_failure_rate=0.0)
+    assert failures_gone.selection and failures_gone.concept is None
