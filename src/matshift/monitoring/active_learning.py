@@ -1,0 +1,71 @@
+"""Which unlabelled samples to measure next: uncertain ones, but not ten copies of the same one.
+
+Batch-mode greedy selection: each pick maximises ``uncertainty + diversity_weight * distance``,
+each divided by its maximum, where ``distance`` is a candidate's distance (standardised descriptors) to the
+nearest sample already labelled or already picked in this batch (k-center greedy, Sener & Savarese
+2018, mixed with uncertainty sampling). ``diversity_weight=0`` is pure uncertainty sampling.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    """Non-negative values over their maximum (a min-max scale would turn 0.6 vs 1.0 into 0 vs 1)."""
+    top = values.max()
+    return values / top if top > 0 else np.zeros_like(values)
+
+
+def select_batch(
+    candidates: np.ndarray,
+    uncertainty: np.ndarray,
+    k: int,
+    labelled: np.ndarray | None = None,
+    diversity_weight: float = 0.5,
+) -> np.ndarray:
+    """Indices of ``k`` candidates, in the order they were picked."""
+    scaler = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler())
+    reference = candidates if labelled is None or len(labelled) == 0 else np.vstack([labelled, candidates])
+    scaler.fit(reference)
+    pool = scaler.transform(candidates)
+    if labelled is not None and len(labelled):
+        known = scaler.transform(labelled)
+        nearest = np.min(np.linalg.norm(pool[:, None, :] - known[None, :, :], axis=2), axis=1)
+    else:
+        nearest = np.full(len(pool), np.inf)
+    uncertainty_score = _scaled(np.asarray(uncertainty, dtype=float))
+    picked: list[int] = []
+    for _ in range(min(k, len(pool))):
+        distance = np.where(np.isfinite(nearest), nearest, 0.0)
+        score = uncertainty_score + diversity_weight * _scaled(distance)
+        score[picked] = -np.inf
+        choice = int(np.argmax(score))
+        picked.append(choice)
+        nearest = np.minimum(nearest, np.linalg.norm(pool - pool[choice], axis=1))
+    return np.array(picked, dtype=int)
+
+
+def next_experiments_table(
+    sample_ids: np.ndarray,
+    candidates: np.ndarray,
+    prediction: np.ndarray,
+    uncertainty: np.ndarray,
+    k: int,
+    labelled: np.ndarray | None = None,
+    diversity_weight: float = 0.5,
+) -> pd.DataFrame:
+    """The CSV a plant engineer gets: rank, sample, prediction and uncertainty of what to measure next."""
+    order = select_batch(candidates, uncertainty, k, labelled, diversity_weight)
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(order) + 1),
+            "sample_id": np.asarray(sample_ids)[order],
+            "prediction": np.asarray(prediction)[order],
+            "uncertainty": np.asarray(uncertainty)[order],
+        }
+    )
