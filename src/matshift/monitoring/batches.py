@@ -50,13 +50,17 @@ def split_unit(header: str) -> tuple[str, str | None]:
     return (match["name"], match["unit"]) if match else (header.strip(), None)
 
 
-def _check_columns(path: Path, frame: pd.DataFrame, required: Mapping[str, str | None]) -> pd.DataFrame:
-    """Rename ``name (unit)`` headers to ``name`` after checking the unit; all required names present."""
+def _check_columns(
+    path: Path, frame: pd.DataFrame, required: Mapping[str, str | None], optional: Mapping[str, str | None]
+) -> pd.DataFrame:
+    """Rename ``name (unit)`` headers of declared columns to ``name`` after checking the unit; every
+    required column present (an optional one, e.g. the target of an unlabelled batch, may be absent)."""
+    declared = {**optional, **required}
     renamed = {}
     for header in frame.columns:
         name, unit = split_unit(str(header))
-        if name in required and unit is not None:
-            expected = required[name]
+        if name in declared and unit is not None:
+            expected = declared[name]
             if expected is not None and unit != expected:
                 raise BatchReadError(
                     path,
@@ -76,9 +80,12 @@ def _check_columns(path: Path, frame: pd.DataFrame, required: Mapping[str, str |
     return frame
 
 
-def read_batch(path: Path, required: Mapping[str, str | None]) -> pd.DataFrame:
+def read_batch(
+    path: Path, required: Mapping[str, str | None], optional: Mapping[str, str | None] | None = None
+) -> pd.DataFrame:
     """One batch as strings (``keep_default_na=False``: validation decides what is missing), plus
-    ``source_row`` (the line in a CSV, 1-based row + 1 in a Parquet file). Raises BatchReadError."""
+    ``source_row`` (the line in a CSV, 1-based row + 1 in a Parquet file). ``required`` and
+    ``optional`` map column names to their declared unit (None: unitless). Raises BatchReadError."""
     path = Path(path)
     kind = READERS.get(path.suffix.lower())
     if kind is None:
@@ -100,13 +107,16 @@ def read_batch(path: Path, required: Mapping[str, str | None]) -> pd.DataFrame:
         raise BatchReadError(path, "unreadable", f"cannot be parsed as {kind}: {error}") from error
     if frame.empty:
         raise BatchReadError(path, "empty_file", "the file has a header but no rows")
-    frame = _check_columns(path, frame, required)
+    frame = _check_columns(path, frame, required, optional or {})
     frame["source_row"] = range(2, len(frame) + 2)
     return frame
 
 
 def read_batches(
-    paths: Iterable[Path], required: Mapping[str, str | None], seen_hashes: Iterable[str] = ()
+    paths: Iterable[Path],
+    required: Mapping[str, str | None],
+    optional: Mapping[str, str | None] | None = None,
+    seen_hashes: Iterable[str] = (),
 ) -> BatchRead:
     """Every readable batch; the others (and repeats of bytes already seen) in the quarantine."""
     seen = set(seen_hashes)
@@ -120,7 +130,7 @@ def read_batches(
             continue
         seen.add(digest)
         try:
-            batches[path.stem] = read_batch(path, required)
+            batches[path.stem] = read_batch(path, required, optional)
             hashes[path.stem] = digest
         except BatchReadError as error:
             quarantined.append([str(path), digest, error.reason, error.message])
