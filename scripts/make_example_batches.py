@@ -11,7 +11,9 @@ Files (columns: ``formula`` and, when labelled, ``target (eV)``):
   unknown element, negative and non-numeric gaps, a duplicated row);
 - ``wrong_units.csv``: a gap column headed ``target (meV)`` — the whole file must be quarantined.
 
-The batches are data, versioned by DVC with ``data/01_raw/plant/``, not committed to git.
+The batches are data, versioned by DVC with ``data/01_raw/plant/``, not committed to git. The labelled
+ones are rows of the training data itself: their drift verdicts are meaningful, their errors are
+in-sample (optimistic) — use them to exercise the flow, not to measure accuracy.
 """
 
 from __future__ import annotations

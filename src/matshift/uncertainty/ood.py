@@ -58,3 +58,25 @@ def ood_scores(
 
 def flag_threshold(calibration_scores: np.ndarray, flag_quantile: float) -> float:
     return float(np.quantile(calibration_scores, flag_quantile))
+
+
+SIGNAL_REASONS = {
+    "spread": "the ensemble members disagree",
+    "distance": "far from every training composition",
+    "domain": "looks like the shifted data, not the training data",
+}
+
+
+def ood_reasons(
+    calibration_signals: dict[str, np.ndarray], test_signals: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Per test row, the signal that stands out most (highest percentile among calibration rows), in words."""
+    names = [
+        n
+        for n, values in calibration_signals.items()
+        if values is not None and test_signals.get(n) is not None
+    ]
+    percentiles = np.column_stack([percentile_of(calibration_signals[n], test_signals[n]) for n in names])
+    return np.array(
+        [SIGNAL_REASONS.get(names[i], names[i]) for i in percentiles.argmax(axis=1)], dtype=object
+    )

@@ -46,3 +46,5 @@ def test_every_reported_model_predicts_every_test_row_with_an_interval_and_a_fla
     assert predictions["lower"].between(0.0, 20.0).all() and predictions["upper"].between(0.0, 20.0).all()
     assert predictions["uncertain"].dtype == bool and predictions["ood_score"].between(0, 1).all()
     assert np.isfinite(predictions["prediction"]).all()
+    # every flagged prediction says why, the others say nothing
+    assert (predictions["reason"].str.len() > 0).eq(predictions["uncertain"]).all()

@@ -25,7 +25,7 @@ from matshift.robust.registry import build_robust_model, supports_std
 from matshift.transfer.strategies import CatBoostTransfer, descriptor_columns
 from matshift.uncertainty.conformal import cv_plus_intervals, split_conformal_intervals
 from matshift.uncertainty.metrics import Z_90
-from matshift.uncertainty.ood import flag_threshold, knn_distance, ood_scores
+from matshift.uncertainty.ood import flag_threshold, knn_distance, ood_reasons, ood_scores
 
 INTERVAL_METHODS = ("split", "normalised", "mondrian", "weighted", "gaussian")
 
@@ -80,29 +80,97 @@ def _predict(model: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None
     return np.asarray(model.predict(X), dtype=float), None
 
 
-def _flag(shared: dict, spread: dict, flag_quantile: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """OOD scores of the calibration and test rows and the flag threshold (from calibration rows only)."""
-    signals = [
+def _signals(shared: dict, spread: dict) -> list[dict[str, np.ndarray | None]]:
+    return [
         {"spread": spread[part], "distance": shared[part]["distance"], "domain": shared[part]["domain"]}
         for part in ("cal", "test")
     ]
-    cal_score, test_score = ood_scores(*signals)
+
+
+def _flag(shared: dict, spread: dict, flag_quantile: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """OOD scores of the calibration and test rows and the flag threshold (from calibration rows only)."""
+    cal_score, test_score = ood_scores(*_signals(shared, spread))
     return cal_score, test_score, flag_threshold(cal_score, flag_quantile)
 
 
-def _rows(frame: dict[str, Any], key: str, lower, upper, score, threshold) -> pd.DataFrame:
-    # a model without its own spread has no `std` column here (NaN after concatenation)
-    columns = {name: value for name, value in frame.items() if value is not None}
-    return pd.DataFrame(
-        {
-            **columns,
-            "model": key,
-            "lower": lower,
-            "upper": upper,
-            "ood_score": score,
-            "uncertain": score > threshold,
+def predict_with_uncertainty(
+    fit: dict[str, Any],
+    calibration: dict[str, Any],
+    target: dict[str, Any],
+    robust_params: dict[str, Any],
+    clip: tuple[float, float],
+    models: list[str] | None = None,
+) -> tuple[dict[str, dict[str, np.ndarray]], tuple[np.ndarray, float]]:
+    """Fit robust models on ``fit`` rows, calibrate on ``calibration`` rows, predict ``target`` rows.
+
+    Each part is ``{"X": DataFrame, "y": array (NaN where unknown), "group": array}``; the target rows'
+    labels are never read. Returns, per reported key of the fitted models, the target rows'
+    ``prediction, std, lower, upper, ood_score, uncertain, reason`` (``reason``: the OOD signal that
+    stands out, where ``uncertain``), and the flag's (target scores, threshold).
+    This is one fold of the robust stage and, with the whole dataset as ``fit``/``calibration`` and a
+    plant batch as ``target``, the scoring of that batch.
+    """
+    alpha = 1 - robust_params["confidence_level"]
+    descriptors = descriptor_columns(fit["X"])
+    X_fit_and_target = pd.concat([fit["X"], target["X"]])
+    domains = np.r_[np.full(len(fit["X"]), SOURCE), np.full(len(target["X"]), TARGET)]
+    y_fit = np.r_[np.asarray(fit["y"], dtype=float), np.full(len(target["X"]), np.nan)]
+    groups = np.r_[np.asarray(fit["group"]), np.asarray(target["group"])]
+
+    # shared: the density ratio (weights, domain signal) and the distance to the fit rows
+    ratio = DomainClassifierDensityRatio(**robust_params["density_ratio"]).fit(X_fit_and_target, domains)
+    shared = {}
+    for name, part in (("cal", calibration), ("test", target)):
+        shared[name] = {
+            "target": np.asarray(part["y"], dtype=float),
+            "group": np.asarray(part["group"]),
+            "weight": ratio.ratio(part["X"]),
+            "domain": ratio.target_probability(part["X"]),
+            "distance": knn_distance(
+                fit["X"][descriptors], part["X"][descriptors], robust_params["knn_neighbours"]
+            ),
         }
-    )
+
+    outputs: dict[str, dict[str, np.ndarray]] = {}
+    # the deep ensemble first: its disagreement is the flag's spread signal for every model
+    spread = {"cal": None, "test": None}
+    names = robust_params["models"] if models is None else models
+    for name in sorted(names, key=lambda n: n != "deep_ensemble"):
+        model = build_robust_model(name, robust_params["model_params"].get(name), clip)
+        model.fit(X_fit_and_target, y_fit, domains=domains, groups=groups)
+        cal, test = dict(shared["cal"]), dict(shared["test"])
+        (cal["prediction"], cal["std"]), (test["prediction"], test["std"]) = (
+            _predict(model, calibration["X"]),
+            _predict(model, target["X"]),
+        )
+        cal["prediction"], test["prediction"] = (
+            np.clip(cal["prediction"], *clip),
+            np.clip(test["prediction"], *clip),
+        )
+        if name == "deep_ensemble":
+            spread = {"cal": cal["std"], "test": test["std"]}
+        _, test_score, threshold = _flag(shared, spread, robust_params["flag_quantile"])
+        for key, spec in robust_params["reported"].items():
+            if spec["model"] != name:
+                continue
+            lower, upper = intervals(spec["intervals"], alpha, cal, test, robust_params["min_group_size"])
+            outputs[key] = {
+                "prediction": test["prediction"],
+                "std": test["std"],
+                "lower": np.clip(lower, *clip),
+                "upper": np.clip(upper, *clip),
+                "ood_score": test_score,
+                "uncertain": test_score > threshold,
+            }
+    _, test_score, threshold = _flag(shared, spread, robust_params["flag_quantile"])
+    reason = np.where(test_score > threshold, ood_reasons(*_signals(shared, spread)), "")
+    for columns in outputs.values():
+        columns["reason"] = reason
+    return outputs, (test_score, threshold)
+
+
+def _part(X: pd.DataFrame, y: pd.Series, group: pd.Series, ids: np.ndarray) -> dict[str, Any]:
+    return {"X": X.loc[ids], "y": y.loc[ids].to_numpy(), "group": group.loc[ids].to_numpy()}
 
 
 def robust_train_and_predict(
@@ -118,71 +186,30 @@ def robust_train_and_predict(
     group = materials_table.set_index("sample_id")["group"]
     clip = (declaration["target"]["min"], declaration["target"]["max"])
     alpha = 1 - robust_params["confidence_level"]
-    descriptors = descriptor_columns(X)
     seed = robust_params["random_state"]
     outputs = []
     for split, fold, fold_name, train_ids, test_ids in split_folds(splits):
         fit_ids, cal_ids = calibration_split(
             train_ids, composition, robust_params["calibration_fraction"], seed
         )
-        X_fit_and_target = X.loc[np.r_[fit_ids, test_ids]]
-        domains = np.r_[np.full(len(fit_ids), SOURCE), np.full(len(test_ids), TARGET)]
-        y_fit = np.r_[y.loc[fit_ids].to_numpy(), np.full(len(test_ids), np.nan)]
-        groups = group.loc[np.r_[fit_ids, test_ids]].to_numpy()
-
-        # shared per fold: the density ratio (weights, domain signal) and the distance to the fit rows
-        ratio = DomainClassifierDensityRatio(**robust_params["density_ratio"]).fit(X_fit_and_target, domains)
-        shared = {}
-        for name, ids in (("cal", cal_ids), ("test", test_ids)):
-            shared[name] = {
-                "target": y.loc[ids].to_numpy(),
-                "group": group.loc[ids].to_numpy(),
-                "weight": ratio.ratio(X.loc[ids]),
-                "domain": ratio.target_probability(X.loc[ids]),
-                "distance": knn_distance(
-                    X.loc[fit_ids, descriptors], X.loc[ids, descriptors], robust_params["knn_neighbours"]
-                ),
-            }
+        test = _part(X, y, group, test_ids)
+        predicted, (flag_score, threshold) = predict_with_uncertainty(
+            _part(X, y, group, fit_ids), _part(X, y, group, cal_ids), test, robust_params, clip
+        )
         frame = {
             "split": split,
             "fold": fold,
             "fold_name": fold_name,
             "sample_id": test_ids,
-            "group": shared["test"]["group"],
-            "target": shared["test"]["target"],
+            "group": test["group"],
+            "target": test["y"],
         }
-
-        # the deep ensemble first: its disagreement is the flag's spread signal for every model
-        spread = {"cal": None, "test": None}
-        for name in sorted(robust_params["models"], key=lambda n: n != "deep_ensemble"):
-            model = build_robust_model(name, robust_params["model_params"].get(name), clip)
-            model.fit(X_fit_and_target, y_fit, domains=domains, groups=groups)
-            cal, test = dict(shared["cal"]), dict(shared["test"])
-            (cal["prediction"], cal["std"]), (test["prediction"], test["std"]) = (
-                _predict(model, X.loc[cal_ids]),
-                _predict(model, X.loc[test_ids]),
-            )
-            cal["prediction"], test["prediction"] = (
-                np.clip(cal["prediction"], *clip),
-                np.clip(test["prediction"], *clip),
-            )
-            if name == "deep_ensemble":
-                spread = {"cal": cal["std"], "test": test["std"]}
-            cal_score, test_score, threshold = _flag(shared, spread, robust_params["flag_quantile"])
-            for key, spec in robust_params["reported"].items():
-                if spec["model"] != name:
-                    continue
-                lower, upper = intervals(spec["intervals"], alpha, cal, test, robust_params["min_group_size"])
-                outputs.append(
-                    _rows(
-                        {**frame, "prediction": test["prediction"], "std": test["std"]},
-                        key,
-                        np.clip(lower, *clip),
-                        np.clip(upper, *clip),
-                        test_score,
-                        threshold,
-                    )
-                )
+        for key, columns in predicted.items():
+            std = columns["std"]
+            rows = {**frame, "model": key, **columns}
+            if std is None:  # no `std` column for a model without its own spread (NaN after concat)
+                rows.pop("std")
+            outputs.append(pd.DataFrame(rows))
 
         if robust_params.get("cv_plus"):
             spec = robust_params["cv_plus"]
@@ -196,15 +223,18 @@ def robust_train_and_predict(
                 groups=composition.loc[train_ids].to_numpy(),
                 n_folds=spec["n_folds"],
             )
-            cal_score, test_score, threshold = _flag(shared, spread, robust_params["flag_quantile"])
             outputs.append(
-                _rows(
-                    {**frame, "prediction": np.clip(prediction, *clip)},
-                    spec["key"],
-                    np.clip(lower, *clip),
-                    np.clip(upper, *clip),
-                    test_score,
-                    threshold,
+                pd.DataFrame(
+                    {
+                        **frame,
+                        "model": spec["key"],
+                        "prediction": np.clip(prediction, *clip),
+                        "lower": np.clip(lower, *clip),
+                        "upper": np.clip(upper, *clip),
+                        "ood_score": flag_score,
+                        "uncertain": flag_score > threshold,
+                        "reason": next(iter(predicted.values()))["reason"],
+                    }
                 )
             )
     return pd.concat(outputs, ignore_index=True)
