@@ -82,7 +82,7 @@ def domain_classifier_drift(
     batch: pd.DataFrame,
     n_permutations: int = 49,
     n_folds: int = 3,
-    max_reference_rows: int = 5000,
+    max_reference_rows: int = 2000,
     random_state: int = 0,
 ) -> dict[str, float]:
     """Cross-validated AUC of reference vs batch, and its permutation p-value (1 + k) / (1 + n)."""
