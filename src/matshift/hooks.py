@@ -42,6 +42,19 @@ class DatasetDeclarationHooks:
                 source = {k: v for k, v in declaration["source"].items() if k != "provenance"}
                 source["filepath"] = str(self._project_path / source["filepath"])
                 catalog[name] = SourceDataset(**source)
+            if declaration.get("monitor") and f"{dataset}.plant_batches" not in catalog:
+                catalog[f"{dataset}.plant_batches"] = self._plant_batches(dataset, declaration)
+
+    def _plant_batches(self, dataset: str, declaration: dict[str, Any]):
+        """``data/01_raw/plant/<dataset>/``: the declared formula column required, the target optional."""
+        from matshift.io import PlantBatchesDataset
+
+        columns = declaration["columns"]
+        return PlantBatchesDataset(
+            folder=str(self._project_path / "data" / "01_raw" / "plant" / dataset),
+            required={columns["formula"]: None},
+            optional={columns["target"]: declaration["target"]["unit"]},
+        )
 
 
 class MlflowTrackingHooks:
@@ -60,10 +73,36 @@ class MlflowTrackingHooks:
 
     def __init__(self) -> None:
         self._started: datetime | None = None
+        self._run_params: dict[str, Any] = {}
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
         self._started = datetime.now(UTC)
+        self._run_params = run_params
+
+    @hook_impl
+    def after_node_run(self, node, outputs: dict[str, Any]) -> None:
+        """Plant batches are logged as soon as they are scored, even if the run then fails on a bad file."""
+        names = [name for name in outputs if name.endswith(".monitoring_summary")]
+        if not names or os.environ.get("MATSHIFT_TRACKING", "on") == "off":
+            return
+        import mlflow
+
+        from matshift.tracking.mlflow_logging import git_commit, log_monitoring_runs, tracking_uri
+
+        project_path = Path(self._run_params.get("project_path") or Path.cwd())
+        mlflow.set_tracking_uri(tracking_uri(project_path))
+        tags = {"git_commit": git_commit(project_path)}
+        for name in names:
+            dataset = name.removesuffix(".monitoring_summary")
+            reports = outputs.get(f"{dataset}.monitoring_reports") or {}
+            run_ids = log_monitoring_runs(dataset, outputs[name], reports, tags)
+            logger.info(
+                "MLflow: %s plant batches logged as %d runs (matshift/%s/monitoring)",
+                dataset,
+                len(run_ids),
+                dataset,
+            )
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:

@@ -11,7 +11,18 @@ from functools import partial, update_wrapper
 from kedro.pipeline import Pipeline, node
 
 from matshift.declarations import load_declarations
-from matshift.pipelines import evaluate, featurize, finetune, ingest, pretrain, robust, split, train, validate
+from matshift.pipelines import (
+    evaluate,
+    featurize,
+    finetune,
+    ingest,
+    monitor,
+    pretrain,
+    robust,
+    split,
+    train,
+    validate,
+)
 from matshift.pipelines.evaluate.nodes import build_robustness_report, combine_metrics
 from matshift.pipelines.ingest.nodes import combine_materials_tables
 from matshift.pipelines.namespacing import for_dataset
@@ -32,6 +43,7 @@ STAGE_ORDER = (
     "finetune",
     "robust",
     "evaluate",
+    "monitor",
 )
 
 
@@ -85,6 +97,8 @@ def _stage_templates(dataset: str, declaration: dict) -> dict[str, Pipeline]:
         )
     if with_robust:
         templates["robust"] = robust.create_pipeline(dataset)
+    if with_robust and declaration.get("monitor"):  # scoring plant batches needs the robust models
+        templates["monitor"] = monitor.create_pipeline(dataset)
     templates["evaluate"] = evaluate.create_pipeline(
         dataset, with_transfer=with_transfer, with_robust=with_robust
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -38,22 +39,38 @@ def project(tmp_path_factory) -> Path:
     declarations = yaml.safe_load(declarations_path.read_text())
     declarations["datasets"]["mp_gap"]["source"] = {"filepath": "data/01_raw/matbench/mp_gap_sample.csv"}
     declarations_path.write_text(yaml.safe_dump(declarations, sort_keys=False))
+    write_example_batches(root / "data/01_raw/plant/expt_gap")
     return root
 
 
-def kedro(project: Path, *args: str) -> subprocess.CompletedProcess:
+def write_example_batches(folder: Path) -> None:
+    """The documented example batches (scripts/make_example_batches.py), 60 rows each for speed."""
+    spec = importlib.util.spec_from_file_location("batches", PROJECT_ROOT / "scripts/make_example_batches.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    folder.mkdir(parents=True)
+    expt_gap = pd.read_csv(
+        PROJECT_ROOT / "data/01_raw/matbench/expt_gap.csv", dtype=str, keep_default_na=False
+    )
+    for name, frame in script.example_batches(expt_gap).items():
+        frame.head(60).to_csv(folder / f"{name}.csv", index=False)
+
+
+def kedro(project: Path, *args: str, expect_success: bool = True) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
         "KEDRO_DISABLE_TELEMETRY": "1",
         "MLFLOW_DISABLE_TELEMETRY": "true",
+        "COLUMNS": "1000",  # rich would wrap long file names across lines
     }
     env.pop("KEDRO_ENV", None)
     kedro_cli = Path(sys.executable).parent / "kedro"
     result = subprocess.run(
         [str(kedro_cli), *args], cwd=project, env=env, capture_output=True, text=True, timeout=900
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    if expect_success:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return result
 
 
@@ -155,3 +172,49 @@ def test_one_dataset_runs_alone(full_run):
     result = kedro(full_run, "run", "--env", "smoke", "--pipeline", "mp_gap")
     log = result.stdout + result.stderr
     assert "mp_gap.featurize" in log and "expt_gap" not in log
+
+
+def test_monitoring_scores_every_readable_batch_and_quarantines_the_rest(full_run):
+    monitoring = full_run / "data/08_reporting/monitoring/expt_gap"
+    summary = json.loads((monitoring / "summary.json").read_text())
+    assert set(summary["batches"]) == {"clean", "shifted", "unlabelled", "malformed"}
+    assert [Path(f["file"]).name for f in summary["bad_files"]] == ["wrong_units.csv"]
+    for batch, entry in summary["batches"].items():
+        assert entry["rows_in"] == entry["scored"] + entry["quarantined"], batch
+        predictions = pd.read_parquet(
+            full_run / f"data/07_model_output/plant_predictions/expt_gap/{batch}.parquet"
+        )
+        assert len(predictions) == entry["scored"]
+        assert {"prediction", "lower", "upper", "uncertain", "reason"} <= set(predictions)
+        assert (monitoring / "reports" / f"{batch}.html").stat().st_size > 0
+    assert summary["batches"]["malformed"]["quarantined"] >= 5
+    assert "covariate" in summary["batches"]["shifted"]["drift"]["kinds"]
+    assert summary["batches"]["clean"]["drift"]["kinds"] == []
+    ranking = pd.read_csv(monitoring / "next_experiments" / "unlabelled.csv")
+    assert len(ranking) == 5 and ranking["rank"].tolist() == [1, 2, 3, 4, 5]
+
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{full_run / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("matshift/expt_gap/monitoring")
+    batches = {r.data.tags["batch"] for r in client.search_runs([experiment.experiment_id])}
+    assert {"clean", "shifted", "unlabelled", "malformed"} <= batches
+
+
+def test_an_unreadable_batch_fails_the_run_naming_the_file(full_run):
+    result = kedro(
+        full_run,
+        "run",
+        "--env",
+        "smoke",
+        "--pipeline",
+        "monitor",
+        "--params",
+        "monitor.on_bad_file=fail",
+        expect_success=False,
+    )
+    assert result.returncode != 0
+    assert (
+        "wrong_units.csv" in result.stdout + result.stderr
+        and "unit_mismatch" in result.stdout + result.stderr
+    )

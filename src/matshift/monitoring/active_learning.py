@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.impute import SimpleImputer
+from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -34,8 +35,8 @@ def select_batch(
     scaler.fit(reference)
     pool = scaler.transform(candidates)
     if labelled is not None and len(labelled):
-        known = scaler.transform(labelled)
-        nearest = np.min(np.linalg.norm(pool[:, None, :] - known[None, :, :], axis=2), axis=1)
+        # a tree search, not a pool x labelled distance matrix (300 x 4,600 x 146 floats is 1.6 GB)
+        nearest = NearestNeighbors(n_neighbors=1).fit(scaler.transform(labelled)).kneighbors(pool)[0][:, 0]
     else:
         nearest = np.full(len(pool), np.inf)
     uncertainty_score = _scaled(np.asarray(uncertainty, dtype=float))

@@ -164,3 +164,48 @@ def _log_model(model: Any, name: str, signature: Any) -> None:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and value == value  # NaN is not a metric value
+
+
+def log_monitoring_runs(
+    dataset: str, summary: Mapping[str, Any], reports: Mapping[str, str], tags: Mapping[str, str]
+) -> list[str]:
+    """One run per plant batch in experiment ``matshift/<dataset>/monitoring``: counts, drift, report."""
+    import tempfile
+
+    import mlflow
+
+    mlflow.set_experiment(f"{EXPERIMENT_PREFIX}/{dataset}/monitoring")
+    champion = summary["champion"]
+    run_ids = []
+    for batch, entry in summary["batches"].items():
+        drift = entry["drift"]
+        run_tags = {
+            **tags,
+            "dataset": dataset,
+            "batch": batch,
+            "sha256": entry["sha256"],
+            "champion": champion["model"],
+            "shift": ",".join(drift["kinds"]) or "none",
+        }
+        with mlflow.start_run(run_name=f"batch {batch}", tags=run_tags) as run:
+            mlflow.log_params(
+                {"batch": batch, "champion": champion["model"], "champion_rule_split": champion["split"]}
+            )
+            values = {
+                "rows_in": entry["rows_in"],
+                "scored": entry["scored"],
+                "quarantined": entry["quarantined"],
+                "domain_auc": drift["auc"],
+                "domain_p_value": drift["p_value"],
+                "uncertain_fraction": entry["uncertain_fraction"],
+                **{k: entry[k] for k in ("labelled_mae", "labelled_coverage_90") if k in entry},
+            }
+            mlflow.log_metrics({k: float(v) for k, v in values.items() if _is_number(v)})
+            mlflow.log_dict(entry, "summary.json")
+            if batch in reports:
+                with tempfile.TemporaryDirectory() as folder:
+                    path = Path(folder) / f"{batch}.html"
+                    path.write_text(reports[batch])
+                    mlflow.log_artifact(str(path), artifact_path="report")
+            run_ids.append(run.info.run_id)
+    return run_ids

@@ -203,19 +203,24 @@ def suite_expectations(rules: Mapping[str, Any]) -> list[dict[str, Any]]:
             # Only the unexplained gaps: a reported error is the better reason for the rows it covers.
             row_condition={"type": "nullity", "column": {"name": "composition_error"}, "is_null": True},
         ),
-        expect(
-            "expect_column_values_to_not_be_null",
-            "missing_target",
-            "Every row has a target.",
-            column="target_raw",
-        ),
-        expect(
-            "expect_column_values_to_match_regex",
-            "missing_target",
-            "The target is not blank.",
-            column="target_raw",
-            regex=r"\S",
-        ),
+    ]
+    if rules.get("target_required", True):  # a plant batch may be unlabelled: then no row needs a target
+        items += [
+            expect(
+                "expect_column_values_to_not_be_null",
+                "missing_target",
+                "Every row has a target.",
+                column="target_raw",
+            ),
+            expect(
+                "expect_column_values_to_match_regex",
+                "missing_target",
+                "The target is not blank.",
+                column="target_raw",
+                regex=r"\S",
+            ),
+        ]
+    items += [
         expect(
             "expect_column_values_to_not_be_null",
             "target_not_numeric",

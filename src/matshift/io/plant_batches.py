@@ -1,0 +1,55 @@
+"""A read-only Kedro dataset: every plant batch file in a folder, read or quarantined.
+
+Registered per dataset by ``DatasetDeclarationHooks`` as ``<dataset>.plant_batches`` on
+``data/01_raw/plant/<dataset>/``, with the declared formula column required and the declared target
+column optional (with its unit). Loading never fails on a bad file: see
+:func:`matshift.monitoring.batches.read_batches`. A missing folder is an empty set of batches.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kedro.io import AbstractDataset
+
+from matshift.monitoring.batches import QUARANTINE_COLUMNS, READERS, read_batches
+
+
+class PlantBatchesDataset(AbstractDataset[None, dict[str, Any]]):
+    def __init__(
+        self, folder: str, required: dict[str, str | None], optional: dict[str, str | None] | None = None
+    ):
+        self._folder = Path(folder)
+        self._required = dict(required)
+        self._optional = dict(optional or {})
+
+    def _load(self) -> dict[str, Any]:
+        files = (
+            sorted(
+                p
+                for p in self._folder.glob("*")
+                if p.is_file() and not p.name.startswith(".") and p.name != "README.md"
+            )
+            if self._folder.is_dir()
+            else []
+        )
+        result = read_batches(files, self._required, self._optional)
+        return {"batches": result.batches, "quarantine": result.quarantine, "hashes": result.hashes}
+
+    def _save(self, data: None) -> None:
+        raise NotImplementedError(
+            "plant batches are dropped into the folder by people, not written by the pipeline"
+        )
+
+    def _exists(self) -> bool:
+        return self._folder.is_dir()
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "folder": str(self._folder),
+            "required": self._required,
+            "optional": self._optional,
+            "formats": sorted(set(READERS)),
+            "quarantine_columns": QUARANTINE_COLUMNS,
+        }
