@@ -34,7 +34,7 @@ lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts
 
 repro: setup
-	$(BIN)/dvc repro
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro  # the stages call `kedro` from the venv
 
 benchmark: setup
 	$(BIN)/python benchmarks/featurize_vs_matminer.py
