@@ -20,6 +20,7 @@ def test_a_batch_gets_predictions_intervals_and_flags_with_reasons():
         data["features"],
         data["target"],
         data["features"],
+        data["source_table"],
         data["polymorphs"],
         data["models"],
         data["folds"],

@@ -35,6 +35,7 @@ def score_batch(
     batch_features: pd.DataFrame,
     training_table: pd.DataFrame,
     training_features: pd.DataFrame,
+    training_source_table: pd.DataFrame,
     source_polymorphs: pd.DataFrame,
     source_models: dict[str, dict[Any, Any]],
     source_folds: pd.DataFrame,
@@ -42,22 +43,24 @@ def score_batch(
     robust_params: dict[str, Any],
     clip: tuple[float, float],
 ) -> pd.DataFrame:
-    """One row per batch sample with ``PREDICTION_COLUMNS`` (and ``target`` where the batch has one)."""
+    """One row per batch sample with ``PREDICTION_COLUMNS`` (and ``target`` where the batch has one).
+
+    ``training_source_table`` is the pretrain stage's ``source_feature_table`` of the training rows.
+    """
     spec = robust_params["reported"].get(champion)
     if spec is None:
         raise KeyError(
             f"champion {champion!r} is not a robust-stage model; known: {sorted(robust_params['reported'])}"
         )
     batch_table = batch_table if "target" in batch_table else batch_table.assign(target=np.nan)
-    parts = {}
-    for name, table, features in (
-        ("train", training_table, training_features),
-        ("batch", batch_table, batch_features),
-    ):
-        source = source_features_for_target(table, features, source_polymorphs, source_models, source_folds)
-        X, y, composition = transfer_design_matrix(table, features, source)
-        parts[name] = (X, y, composition, table.set_index("sample_id")["group"])
-    X, y, composition, group = parts["train"]
+    # the training rows' source columns were saved by the pretrain stage; only the batch needs them made
+    X, y, composition = transfer_design_matrix(training_table, training_features, training_source_table)
+    group = training_table.set_index("sample_id")["group"]
+    batch_source = source_features_for_target(
+        batch_table, batch_features, source_polymorphs, source_models, source_folds
+    )
+    X_batch, y_batch, batch_composition = transfer_design_matrix(batch_table, batch_features, batch_source)
+    batch_group = batch_table.set_index("sample_id")["group"]
     fit_ids, cal_ids = calibration_split(
         X.index.to_numpy(), composition, robust_params["calibration_fraction"], robust_params["random_state"]
     )
@@ -65,7 +68,6 @@ def score_batch(
     def part(ids):
         return {"X": X.loc[ids], "y": y.loc[ids].to_numpy(), "group": group.loc[ids].to_numpy()}
 
-    X_batch, y_batch, batch_composition, batch_group = parts["batch"]
     target = {
         "X": X_batch,
         "y": np.full(len(X_batch), np.nan),

@@ -14,14 +14,10 @@ from matshift.models.mlp import fit_standardisation, predict_network, seed_from,
 class TorchRegressorMixin:
     """``_prepare`` learns the standardisation and returns tensors; ``predict`` applies ``network_``."""
 
-    def _prepare(self, X: Any, y: Any | None = None) -> tuple[torch.Tensor, np.ndarray | None]:
-        if y is None:
-            X_arr = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=True)
-            y_arr = None
-        else:
-            X_arr, y_arr = validate_data(
-                self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, y_numeric=True, reset=True
-            )
+    def _prepare(self, X: Any, y: Any) -> tuple[torch.Tensor, np.ndarray]:
+        X_arr, y_arr = validate_data(
+            self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, y_numeric=True, reset=True
+        )
         self.imputer_, self.mean_, self.scale_ = fit_standardisation(X_arr)
         return standardise(X_arr, self.imputer_, self.mean_, self.scale_), y_arr
 

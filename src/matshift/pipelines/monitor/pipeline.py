@@ -20,6 +20,7 @@ def create_pipeline(dataset: str) -> Pipeline:
                     "plant_counts",
                     "materials_table",
                     "features",
+                    "source_feature_table",
                     "source_polymorphs",
                     "source_models",
                     "source_folds",

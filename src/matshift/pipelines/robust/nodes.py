@@ -24,7 +24,7 @@ from matshift.robust.density_ratio import SOURCE, TARGET, DomainClassifierDensit
 from matshift.robust.registry import build_robust_model, supports_std
 from matshift.transfer.strategies import CatBoostTransfer, descriptor_columns
 from matshift.uncertainty.conformal import cv_plus_intervals, split_conformal_intervals
-from matshift.uncertainty.metrics import Z_90
+from matshift.uncertainty.metrics import MIN_STD, Z_90
 from matshift.uncertainty.ood import flag_threshold, knn_distance, ood_reasons, ood_scores
 
 INTERVAL_METHODS = ("split", "normalised", "mondrian", "weighted", "gaussian")
@@ -53,11 +53,10 @@ def intervals(
     if method == "split":
         return split_conformal_intervals(**common)
     if method == "normalised":
-        floor = 1e-3
         return split_conformal_intervals(
             **common,
-            calibration_scale=np.maximum(cal["std"], floor),
-            test_scale=np.maximum(test["std"], floor),
+            calibration_scale=np.maximum(cal["std"], MIN_STD),
+            test_scale=np.maximum(test["std"], MIN_STD),
         )
     if method == "mondrian":
         return split_conformal_intervals(
@@ -100,13 +99,13 @@ def predict_with_uncertainty(
     robust_params: dict[str, Any],
     clip: tuple[float, float],
     models: list[str] | None = None,
-) -> tuple[dict[str, dict[str, np.ndarray]], tuple[np.ndarray, float]]:
+) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
     """Fit robust models on ``fit`` rows, calibrate on ``calibration`` rows, predict ``target`` rows.
 
     Each part is ``{"X": DataFrame, "y": array (NaN where unknown), "group": array}``; the target rows'
     labels are never read. Returns, per reported key of the fitted models, the target rows'
     ``prediction, std, lower, upper, ood_score, uncertain, reason`` (``reason``: the OOD signal that
-    stands out, where ``uncertain``), and the flag's (target scores, threshold).
+    stands out, where ``uncertain``), and the flag columns alone (the same for every model).
     This is one fold of the robust stage and, with the whole dataset as ``fit``/``calibration`` and a
     plant batch as ``target``, the scoring of that batch.
     """
@@ -149,7 +148,6 @@ def predict_with_uncertainty(
         )
         if name == "deep_ensemble":
             spread = {"cal": cal["std"], "test": test["std"]}
-        _, test_score, threshold = _flag(shared, spread, robust_params["flag_quantile"])
         for key, spec in robust_params["reported"].items():
             if spec["model"] != name:
                 continue
@@ -159,14 +157,14 @@ def predict_with_uncertainty(
                 "std": test["std"],
                 "lower": np.clip(lower, *clip),
                 "upper": np.clip(upper, *clip),
-                "ood_score": test_score,
-                "uncertain": test_score > threshold,
             }
     _, test_score, threshold = _flag(shared, spread, robust_params["flag_quantile"])
-    reason = np.where(test_score > threshold, ood_reasons(*_signals(shared, spread)), "")
-    for columns in outputs.values():
-        columns["reason"] = reason
-    return outputs, (test_score, threshold)
+    flag = {
+        "ood_score": test_score,
+        "uncertain": test_score > threshold,
+        "reason": np.where(test_score > threshold, ood_reasons(*_signals(shared, spread)), ""),
+    }
+    return {key: {**columns, **flag} for key, columns in outputs.items()}, flag
 
 
 def _part(X: pd.DataFrame, y: pd.Series, group: pd.Series, ids: np.ndarray) -> dict[str, Any]:
@@ -193,7 +191,7 @@ def robust_train_and_predict(
             train_ids, composition, robust_params["calibration_fraction"], seed
         )
         test = _part(X, y, group, test_ids)
-        predicted, (flag_score, threshold) = predict_with_uncertainty(
+        predicted, flag = predict_with_uncertainty(
             _part(X, y, group, fit_ids), _part(X, y, group, cal_ids), test, robust_params, clip
         )
         frame = {
@@ -231,9 +229,7 @@ def robust_train_and_predict(
                         "prediction": np.clip(prediction, *clip),
                         "lower": np.clip(lower, *clip),
                         "upper": np.clip(upper, *clip),
-                        "ood_score": flag_score,
-                        "uncertain": flag_score > threshold,
-                        "reason": next(iter(predicted.values()))["reason"],
+                        **flag,
                     }
                 )
             )
