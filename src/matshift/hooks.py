@@ -97,6 +97,9 @@ class MlflowTrackingHooks:
             dataset = name.removesuffix(".monitoring_summary")
             reports = outputs.get(f"{dataset}.monitoring_reports") or {}
             run_ids = log_monitoring_runs(dataset, outputs[name], reports, tags)
+            self._register_promoted(
+                dataset, outputs[name], outputs.get(f"{dataset}.challenger_models") or {}, tags
+            )
             logger.info(
                 "MLflow: %s plant batches logged as %d runs (matshift/%s/monitoring)",
                 dataset,
@@ -133,18 +136,25 @@ class MlflowTrackingHooks:
                 f"{dataset}.source_models"
             )
             reporting = Path(catalog.get(f"{dataset}.metrics")._describe()["filepath"]).parent
+            case_study = bool(parameters["datasets"][dataset].get("case_study"))
+            case_study_models = {
+                **parameters.get("case_studies", {}).get("models", {}),
+                **parameters.get("case_studies", {}).get("physics_models", {}),
+                **parameters.get("case_studies", {}).get("robust", {}).get("model_params", {}),
+            }
             run_id = log_dataset_run(
                 dataset=dataset,
                 run_name=f"kedro run {started}",
                 run_tags=tags,
                 declaration=parameters["datasets"][dataset],
-                split_params=parameters["split"],
+                split_params=parameters["case_studies"]["split"] if case_study else parameters["split"],
                 model_params={
-                    **parameters["train"]["models"],
+                    **(case_study_models if case_study else parameters["train"]["models"]),
                     **(parameters["transfer"]["strategy_params"] if transfer else {}),
                 },
                 metrics=catalog.load(f"{dataset}.metrics"),
-                models=catalog.load(f"{dataset}.models"),
+                # case studies keep no fold models (their predictions and metrics are logged)
+                models={} if case_study else catalog.load(f"{dataset}.models"),
                 features=catalog.load(f"{dataset}.features"),
                 materials_table=catalog.load(f"{dataset}.materials_table"),
                 artifact_dirs=[reporting],
@@ -157,3 +167,40 @@ class MlflowTrackingHooks:
                 else None,
             )
             logger.info("MLflow: %s logged as run %s (experiment matshift/%s)", dataset, run_id, dataset)
+            if f"{dataset}.champion_model" in pipeline.all_outputs():
+                self._register_champion(catalog, dataset, tags)
+
+    @staticmethod
+    def _register_champion(catalog, dataset: str, tags: dict[str, str]) -> None:
+        from matshift.tracking.mlflow_logging import register_champion
+
+        path = Path(catalog.get(f"{dataset}.champion_model")._describe()["filepath"])
+        choice = catalog.load(f"{dataset}.champion")
+        version = register_champion(dataset, path, choice, tags)
+        logger.info(
+            "MLflow: champion %s registered as matshift-%s version %s, alias champion",
+            choice["model"],
+            dataset,
+            version,
+        )
+
+    @staticmethod
+    def _register_promoted(dataset: str, summary: dict[str, Any], challengers: dict, tags: dict) -> None:
+        """A challenger that won its batch becomes the registered champion (the alias moves to it)."""
+        import pickle
+        import tempfile
+
+        from matshift.tracking.mlflow_logging import register_champion
+
+        for batch, entry in summary["batches"].items():
+            decision = entry.get("challenger") or {}
+            if not decision.get("promote") or batch not in challengers:
+                continue
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / f"{batch}.pkl"
+                path.write_bytes(pickle.dumps(challengers[batch]))
+                choice = {**summary["champion"], "promoted_from_batch": batch, **decision}
+                version = register_champion(dataset, path, choice, {**tags, "promoted_from_batch": batch})
+            logger.info(
+                "MLflow: challenger of batch %s promoted: matshift-%s version %s", batch, dataset, version
+            )

@@ -6,12 +6,16 @@ datasets, as the DVC stages run them) and one per dataset (e.g. ``expt_gap``).
 
 from __future__ import annotations
 
+import logging
 from functools import partial, update_wrapper
+from pathlib import Path
 
-from kedro.pipeline import Pipeline, node
+from kedro.pipeline import Pipeline, node, pipeline
 
 from matshift.declarations import load_declarations
+from matshift.io.remote_files import RemoteFile, local_availability
 from matshift.pipelines import (
+    audit,
     evaluate,
     featurize,
     finetune,
@@ -23,6 +27,7 @@ from matshift.pipelines import (
     train,
     validate,
 )
+from matshift.pipelines.case_study.pipeline import create_pipelines as case_study_pipelines
 from matshift.pipelines.evaluate.nodes import build_robustness_report, combine_metrics
 from matshift.pipelines.ingest.nodes import combine_materials_tables
 from matshift.pipelines.namespacing import for_dataset
@@ -43,28 +48,45 @@ STAGE_ORDER = (
     "finetune",
     "robust",
     "evaluate",
+    "audit",
     "monitor",
 )
+logger = logging.getLogger(__name__)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     declarations = load_declarations()
     stages: dict[str, Pipeline] = {name: Pipeline([]) for name in STAGE_ORDER}
     per_dataset: dict[str, Pipeline] = {}
+    case_studies = [d for d, decl in declarations.items() if decl.get("case_study")]
+    # a case study runs in `kedro run` / the stage pipelines only when its raw file is here
+    runnable = [d for d in declarations if d not in case_studies or _case_study_available(d, declarations[d])]
     for dataset, declaration in declarations.items():
         per_dataset[dataset] = Pipeline([])
-        for stage, template in _stage_templates(dataset, declaration).items():
-            namespaced = for_dataset(template, dataset, _source_inputs(declaration, stage))
-            stages[stage] += namespaced
+        templates = (
+            case_study_pipelines(dataset)
+            if dataset in case_studies
+            else _stage_templates(dataset, declaration)
+        )
+        for stage, template in templates.items():
+            namespaced = (
+                _audit_for_dataset(template, dataset)
+                if stage == "audit"
+                else for_dataset(template, dataset, _source_inputs(declaration, stage))
+            )
+            if dataset in runnable:
+                stages[stage] += namespaced
             per_dataset[dataset] += namespaced
 
-    evaluated = [d for d, decl in declarations.items() if decl.get("splits") and decl.get("models")]
-    stages["validate"] += _across_datasets(summarise_validation, list(declarations), "validation_summary")
-    stages["validate"] += _across_datasets(combine_materials_tables, list(declarations), "materials_table")
+    evaluated = [d for d in runnable if declarations[d].get("splits") and declarations[d].get("models")]
+    stages["validate"] += _across_datasets(summarise_validation, runnable, "validation_summary")
+    # case studies keep their own tables: the materials table is the band-gap schema
+    band_gaps = [d for d in declarations if d not in case_studies]
+    stages["validate"] += _across_datasets(combine_materials_tables, band_gaps, "materials_table")
     if evaluated:
         named_metrics = update_wrapper(partial(combine_metrics, evaluated), combine_metrics)
         stages["evaluate"] += _across_datasets(named_metrics, evaluated, "metrics")
-    robust_datasets = [d for d, decl in declarations.items() if _runs_robust(decl)]
+    robust_datasets = [d for d in runnable if _runs_robust(declarations[d]) or d in case_studies]
     if robust_datasets:
         report = update_wrapper(partial(build_robustness_report, robust_datasets), build_robustness_report)
         stages["evaluate"] += Pipeline(
@@ -97,10 +119,15 @@ def _stage_templates(dataset: str, declaration: dict) -> dict[str, Pipeline]:
         )
     if with_robust:
         templates["robust"] = robust.create_pipeline(dataset)
+    if with_robust:  # the audit compares its OOD score with the robust stage's flag
+        templates["audit"] = audit.create_pipeline(dataset)
     if with_robust and declaration.get("monitor"):  # scoring plant batches needs the robust models
         templates["monitor"] = monitor.create_pipeline(dataset)
     templates["evaluate"] = evaluate.create_pipeline(
-        dataset, with_transfer=with_transfer, with_robust=with_robust
+        dataset,
+        with_transfer=with_transfer,
+        with_robust=with_robust,
+        with_champion=with_robust and bool(declaration.get("monitor")),
     )
     return templates
 
@@ -109,6 +136,27 @@ def _runs_robust(declaration: dict) -> bool:
     # robust models read the transfer design matrix, so they need a transfer source
     evaluated = bool(declaration.get("splits") and declaration.get("models"))
     return evaluated and bool(declaration.get("transfer")) and bool(declaration.get("robust"))
+
+
+def _audit_for_dataset(template: Pipeline, dataset: str) -> Pipeline:
+    """Namespace the audit stage; ``params:audit`` is project-wide, like the shared stage parameters."""
+    return pipeline(template, namespace=dataset, parameters={"params:audit": "params:audit"})
+
+
+def _case_study_available(dataset: str, declaration: dict) -> bool:
+    """Whether the case study's raw file is cached or in the mirror; says why not where it is not."""
+    remote = RemoteFile.from_declaration(dataset, declaration, Path.cwd())
+    if local_availability(remote):
+        return True
+    logger.warning(
+        "Case study %s left out of the run: %s is not cached and MATSHIFT_DATA_MIRROR does not hold %s "
+        "(run `python -m matshift.fetch`, or `kedro run --pipeline %s` for where to get it)",
+        dataset,
+        remote.filepath,
+        remote.mirror_name,
+        dataset,
+    )
+    return False
 
 
 def _source_inputs(declaration: dict, stage: str) -> dict[str, str] | None:

@@ -27,4 +27,12 @@ STAGED_DIAGNOSTIC_COLUMNS: tuple[str, ...] = (
     "occurrence",  # 0 for the first copy of an exact duplicate row, 1 for the second, ...
 )
 
+# Optional columns of a dataset that records failed experiments or censored targets (issue 7). A failed row
+# may have no target; a censored target ("<1e-10", "below_detection") is a flag and a bound, never a number.
+OUTCOME_COLUMNS: tuple[str, ...] = (
+    "outcome",  # success / failed; declared with `columns: {outcome: <source column>}`
+    "target_censored",  # bool; declared with `target: {censored: true}`
+    "target_bound",  # the written bound of a censored target (missing for "below_detection")
+)
+
 QUARANTINE_COLUMNS: tuple[str, ...] = (*MATERIALS_COLUMNS, "target_raw", "reason", "detail")

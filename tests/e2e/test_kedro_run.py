@@ -218,3 +218,38 @@ def test_an_unreadable_batch_fails_the_run_naming_the_file(full_run):
         "wrong_units.csv" in result.stdout + result.stderr
         and "unit_mismatch" in result.stdout + result.stderr
     )
+
+
+def test_a_rerun_after_a_crash_half_way_reproduces_the_outputs(full_run):
+    """Outputs of a monitoring run half lost (as after a crash), the stage re-run: the same files."""
+    predictions = full_run / "data/07_model_output/plant_predictions/expt_gap"
+    before = {path.name: pd.read_parquet(path) for path in sorted(predictions.glob("*.parquet"))}
+    for path in sorted(predictions.glob("*.parquet"))[::2]:
+        path.unlink()
+    (full_run / "data/08_reporting/monitoring/expt_gap/summary.json").unlink()
+    # the champion the first run scored with (a promoted challenger only takes over from the next run)
+    os.environ["MATSHIFT_CHAMPION_SOURCE"] = "local"
+    try:
+        kedro(full_run, "run", "--env", "smoke", "--pipeline", "monitor")
+    finally:
+        os.environ.pop("MATSHIFT_CHAMPION_SOURCE")
+    after = {path.name: pd.read_parquet(path) for path in sorted(predictions.glob("*.parquet"))}
+    assert before.keys() == after.keys()
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(frame, after[name], obj=name)
+
+
+def test_the_champion_is_registered_with_its_alias_and_challengers_are_decided(full_run):
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{full_run / 'mlflow.db'}")
+    version = client.get_model_version_by_alias("matshift-expt_gap", "champion")
+    assert version.tags["model"] in {"deep_ensemble", "catboost_uncertainty", "erm_mlp"}
+    summary = json.loads((full_run / "data/08_reporting/monitoring/expt_gap/summary.json").read_text())
+    assert summary["champion"]["loaded_from"]
+    for batch in ("clean", "shifted"):  # labelled: a challenger was fitted and judged by the rule
+        decision = summary["batches"][batch]["challenger"]
+        assert decision["evaluated"] and isinstance(decision["promote"], bool)
+        assert (full_run / f"data/06_models/challengers/expt_gap/{batch}.pkl").exists()
+    assert "challenger" not in summary["batches"]["unlabelled"]
+    assert summary["batches"]["clean"]["reference_suite"]["evaluated"] > 100

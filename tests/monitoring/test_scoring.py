@@ -1,35 +1,75 @@
+import pickle
+
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 
+from matshift.monitoring.champion_model import ChampionModel
 from matshift.monitoring.scoring import PREDICTION_COLUMNS, score_batch
+from matshift.pipelines.finetune.nodes import transfer_design_matrix
+from matshift.pipelines.robust.nodes import calibration_split, fold_part, predict_with_uncertainty
 from tests.conftest import PROJECT_ROOT
 from tests.pipelines.transfer_data import pretrained_transfer_domains
+
+CLIP = (0.0, 20.0)
+
+
+def robust_params() -> dict:
+    params = yaml.safe_load((PROJECT_ROOT / "conf/smoke/parameters_robust.yml").read_text())["robust"]
+    return {**params, "min_group_size": 3}
+
+
+def fitted_champion(data: dict, key: str, params: dict) -> ChampionModel:
+    X, y, composition = transfer_design_matrix(data["target"], data["features"], data["source_table"])
+    groups = data["target"].set_index("sample_id")["group"]
+    return ChampionModel(key, params, CLIP).fit(X, y, groups, composition)
+
+
+def new_batch() -> pd.DataFrame:
+    compositions = [f"X{i}" for i in range(15)]  # known to the source, never measured
+    return pd.DataFrame(
+        {"sample_id": [f"b{i}" for i in range(15)], "composition": compositions, "group": ["a", "b", "c"] * 5}
+    )
 
 
 def test_a_batch_gets_predictions_intervals_and_flags_with_reasons():
     data = pretrained_transfer_domains()
-    params = yaml.safe_load((PROJECT_ROOT / "conf/smoke/parameters_robust.yml").read_text())["robust"]
-    params["min_group_size"] = 3
-    compositions = [f"X{i}" for i in range(15)]  # known to the source, never measured
-    batch = pd.DataFrame(
-        {"sample_id": [f"b{i}" for i in range(15)], "composition": compositions, "group": ["a", "b", "c"] * 5}
-    )
+    champion = fitted_champion(data, "catboost_uncertainty", robust_params())
     scored = score_batch(
-        batch,
-        data["features"],
-        data["target"],
-        data["features"],
-        data["source_table"],
-        data["polymorphs"],
-        data["models"],
-        data["folds"],
-        "catboost_uncertainty",
-        params,
-        (0.0, 20.0),
+        new_batch(), data["features"], data["polymorphs"], data["models"], data["folds"], champion
     )
     assert list(scored.columns[: len(PREDICTION_COLUMNS)]) == PREDICTION_COLUMNS
     assert len(scored) == 15 and "target" not in scored
     assert (scored["lower"] <= scored["prediction"]).all() and (scored["prediction"] <= scored["upper"]).all()
     assert (scored["reason"].str.len() > 0).eq(scored["uncertain"]).all()
     assert np.isfinite(scored["prediction"]).all()
+
+
+@pytest.mark.parametrize("key", ["catboost_uncertainty_mondrian", "importance_weighting"])
+def test_the_saved_champion_scores_exactly_as_the_robust_stage_scores_a_fold(key):
+    """Fitted once and pickled (non-transductive) or fitted with the batch (transductive): both give the
+    robust stage's per-fold result, so the champion's metrics describe what monitoring does."""
+    data = pretrained_transfer_domains()
+    params = robust_params()
+    champion = pickle.loads(pickle.dumps(fitted_champion(data, key, params)))
+    X, y, composition = transfer_design_matrix(data["target"], data["features"], data["source_table"])
+    groups = data["target"].set_index("sample_id")["group"]
+    batch = X.iloc[:12].rename(index=lambda i: f"new_{i}")
+    batch_groups = groups.iloc[:12].to_numpy()
+
+    fit_ids, cal_ids = calibration_split(
+        X.index.to_numpy(), composition, params["calibration_fraction"], params["random_state"]
+    )
+    expected, _ = predict_with_uncertainty(
+        fold_part(X, y, groups, fit_ids),
+        fold_part(X, y, groups, cal_ids),
+        {"X": batch, "y": np.full(12, np.nan), "group": batch_groups},
+        params,
+        CLIP,
+        models=[params["reported"][key]["model"]],
+    )
+    got = champion.predict_with_uncertainty(batch, batch_groups)
+    for column in ("prediction", "lower", "upper", "ood_score", "uncertain", "reason"):
+        np.testing.assert_array_equal(got[column], expected[key][column], err_msg=column)
+    assert champion.transductive_ == (key == "importance_weighting")

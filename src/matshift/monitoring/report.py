@@ -32,6 +32,7 @@ def batch_report_html(
             f"{entry['labelled_coverage_90']:.3f}.</p>"
         )
     coverage = "within" if champion["coverage_ok"] else "outside (no candidate qualified)"
+    loaded_from = html.escape(str(champion.get("loaded_from", "")))
     return "\n".join(
         [
             "<html><head><meta charset='utf-8'>",
@@ -46,13 +47,16 @@ def batch_report_html(
             f"{drift['p_value']:.3f}. Evidence: <code>{html.escape(str(drift['evidence']))}</code></p>",
             "<h3>Descriptors that moved most (PSI, Wasserstein in reference standard deviations)</h3>",
             _table(univariate.reset_index(names="descriptor")),
+            *_reference_suite_section(entry.get("reference_suite")),
             f"<h2>Predictions by the champion <code>{html.escape(champion['model'])}</code></h2>",
+            f"<p>Loaded from {loaded_from}.</p>",
             f"<p>Chosen by lowest {champion['metric']} on {champion['split']} ({champion['value']:.3f}) "
             f"among models with 90% coverage {coverage} the declared range (its coverage "
             f"{champion['coverage_90']:.3f}).</p>",
             f"<p>{len(flagged)} of {len(predictions)} predictions flagged <b>uncertain</b> "
             f"({entry['uncertain_fraction']:.1%}).</p>",
             labelled,
+            *_challenger_section(entry.get("challenger")),
             _table(
                 predictions.sort_values("ood_score", ascending=False)[
                     [
@@ -67,3 +71,44 @@ def batch_report_html(
             "</body></html>",
         ]
     )
+
+
+def _reference_suite_section(result: dict[str, Any] | None) -> list[str]:
+    if result is None:
+        return []
+    verdict = "all passed" if result["success"] else f"{len(result['failed'])} failed"
+    title = f"Great Expectations suite from the training data: {result['evaluated']} expectations, {verdict}"
+    lines = [f"<h3>{title}</h3>"]
+    if result["failed"]:
+        lines.append(_table(pd.DataFrame(result["failed"]).astype(str)))
+    return lines
+
+
+def _challenger_section(decision: dict[str, Any] | None) -> list[str]:
+    if decision is None:
+        return []
+    if not decision["evaluated"]:
+        return [f"<h2>Challenger: not evaluated</h2><p>{html.escape(decision['reason'])}.</p>"]
+    verdict = "promoted" if decision["promote"] else "not promoted"
+    rows = pd.DataFrame(
+        {
+            "model": ["champion", "challenger"],
+            "plant worst-group MAE (held back)": [
+                decision["champion_plant_worst_group_mae"],
+                decision["challenger_plant_worst_group_mae"],
+            ],
+            "plant MAE (held back)": [decision["champion_plant_mae"], decision["challenger_plant_mae"]],
+            "in-distribution MAE": [
+                decision["champion_in_distribution_mae"],
+                decision["challenger_in_distribution_mae"],
+            ],
+        }
+    )
+    return [
+        f"<h2>Challenger: {verdict}</h2>",
+        f"<p>{html.escape(decision['reason'])}. Fitted on the training rows + {decision['adaptation_rows']} "
+        f"labelled plant rows; compared on {decision['held_back_rows']} held-back plant rows and "
+        f"{decision['in_distribution_rows']} in-distribution rows neither model was fitted on "
+        f"(in-distribution limit {decision['in_distribution_mae_limit']:.3f}).</p>",
+        _table(rows),
+    ]

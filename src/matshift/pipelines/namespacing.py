@@ -9,7 +9,17 @@ from typing import Any
 from kedro.pipeline import Pipeline, pipeline
 
 # Parameters shared by every dataset; everything else a node reads is the dataset's own declaration.
-SHARED_PARAMETERS = ("split", "train", "transfer", "robust", "evaluate", "monitor")
+SHARED_PARAMETERS = (
+    "split",
+    "train",
+    "transfer",
+    "robust",
+    "evaluate",
+    "monitor",
+    "case_studies",
+    "case_studies.split",
+    "case_studies.evaluate",
+)
 
 
 def bind_dataset(func: Callable[..., Any], dataset: str) -> Callable[..., Any]:

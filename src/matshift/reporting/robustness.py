@@ -172,3 +172,66 @@ def robustness_report(
         markdown += [f"Parity plots per split: `data/08_reporting/evaluation/{dataset}/parity/`.", ""]
     html += ["</body></html>"]
     return "\n".join(html), "\n".join(markdown), figures
+
+
+def audit_markdown(audit: dict[str, Any]) -> str:
+    """The audit stage's section (issue 7): near-duplicates, shortcuts, simulated selection bias, VAE."""
+    dataset = audit["dataset"]
+    near = audit["near_duplicates"]
+    lines = [
+        f"## Audit: {dataset}",
+        "",
+        f"### Near-duplicates across splits (same elements, every fraction within {near['tolerance']})",
+        "",
+        "| split | mean share of test compositions with a near-duplicate in training |",
+        "|---|---|",
+    ]
+    lines += [f"| {s} | {v:.1%} |" for s, v in near["mean_fraction_of_test_compositions"].items()]
+    lines += ["", *(f"> **Warning**: {w}" for w in near["warnings"]), ""]
+    shortcuts = audit["shortcuts"]
+    lines += ["### Metadata shortcuts", ""]
+    if shortcuts.get("note"):
+        lines += [shortcuts["note"] + ".", ""]
+    else:
+        found = ", ".join(shortcuts["shortcuts"]) or "none"
+        lines += [f"Shortcut columns: **{found}**.", ""]
+        lines += ["| column | permutation MAE rise | group/random MAE | domain bal. acc. (chance) | flags |"]
+        lines += ["|---|---|---|---|---|"]
+        for column, entry in shortcuts["columns"].items():
+            lines.append(
+                f"| {column} | {_format(entry['permutation_mae_rise'])} | "
+                f"{_format(entry['group_to_random_mae_ratio'])} | {_format(entry['domain_balanced_accuracy'])} "
+                f"({_format(entry['domain_chance'])}) | {', '.join(entry['flags']) or '-'} |"
+            )
+        lines.append("")
+    bias = audit["selection_bias_simulated"]
+    mean = bias["mean_over_folds"]
+    lines += [
+        "### Selection bias (SIMULATED)",
+        "",
+        bias["description"] + ".",
+        "",
+        "| fit | test MAE (mean over folds) | training-target mean estimate |",
+        "|---|---|---|",
+        f"| all labels (reference) | {_format(mean['test_mae_all_labels'])} | "
+        f"{_format(mean['train_mean_all_labels'])} |",
+        f"| naive (labelled rows only) | {_format(mean['test_mae_naive'])} | {_format(mean['train_mean_naive'])} |",
+        f"| inverse-propensity weighted | {_format(mean['test_mae_ipw'])} | {_format(mean['train_mean_ipw'])} |",
+        "",
+        f"IPW beats naive on {bias['ipw_wins_folds']} of {bias['n_folds']} folds.",
+        "",
+    ]
+    latent = audit["latent_space"]
+    lines += [
+        "### VAE latent space",
+        "",
+        f"VAE trained on {latent['trained_on']}; flag AUROC on the errors of `{latent['reference_model']}`.",
+        "",
+    ]
+    columns = sorted({k for v in latent["by_split"].values() for k in v})
+    lines += ["| split | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    lines += [
+        f"| {split} | " + " | ".join(_format(values.get(c)) for c in columns) + " |"
+        for split, values in latent["by_split"].items()
+    ]
+    return "\n".join([*lines, ""])

@@ -84,7 +84,9 @@ def log_dataset_run(
 
     mlflow.set_experiment(f"{EXPERIMENT_PREFIX}/{dataset}")
     tags = {**run_tags, "dataset": dataset, "data_hash": data_hash(materials_table)}
-    example = features.loc[materials_table["composition"].iloc[:5]].reset_index(drop=True)
+    # features are per composition (band gaps) or per sample (case studies, which log no fold models)
+    key = "composition" if features.index.name != "sample_id" else "sample_id"
+    example = features.loc[materials_table[key].iloc[:5]].reset_index(drop=True)
     with mlflow.start_run(run_name=run_name, tags=tags) as parent:
         mlflow.log_params(flatten({"dataset": declaration}))
         for directory in artifact_dirs:
@@ -199,6 +201,15 @@ def log_monitoring_runs(
                 "domain_p_value": drift["p_value"],
                 "uncertain_fraction": entry["uncertain_fraction"],
                 **{k: entry[k] for k in ("labelled_mae", "labelled_coverage_90") if k in entry},
+                "reference_suite_failed": len(entry["reference_suite"]["failed"])
+                if "reference_suite" in entry
+                else None,
+                # the challenger's decision numbers, both models (monitoring.challenger)
+                **{
+                    f"challenger.{k}": v
+                    for k, v in (entry.get("challenger") or {}).items()
+                    if k.endswith("_mae") or k in ("promote", "in_distribution_mae_limit")
+                },
             }
             mlflow.log_metrics({k: float(v) for k, v in values.items() if _is_number(v)})
             mlflow.log_dict(entry, "summary.json")
@@ -209,3 +220,39 @@ def log_monitoring_runs(
                     mlflow.log_artifact(str(path), artifact_path="report")
             run_ids.append(run.info.run_id)
     return run_ids
+
+
+def register_champion(
+    dataset: str,
+    model_path: Path,
+    choice: Mapping[str, Any],
+    tags: Mapping[str, str],
+    alias: str = "champion",
+) -> str:
+    """Log the champion artefact as an MLflow pyfunc model, register it as a new version of
+    ``matshift-<dataset>`` and point ``alias`` at it. Returns the version."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    from matshift.io.champion_dataset import registered_model_name
+    from matshift.tracking.champion_pyfunc import ChampionPyfunc
+
+    name = registered_model_name(dataset)
+    digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    mlflow.set_experiment(f"{EXPERIMENT_PREFIX}/{dataset}")
+    run_tags = {**tags, "model": choice["model"], "champion_sha256": digest}
+    with mlflow.start_run(run_name=f"champion · {choice['model']}", tags=run_tags):
+        mlflow.log_params(flatten({"champion": dict(choice)}))
+        info = mlflow.pyfunc.log_model(
+            name="champion",
+            python_model=ChampionPyfunc(),
+            artifacts={"champion": str(model_path)},
+            pip_requirements=[],  # the matshift environment (requirements.lock) is the one to load it in
+            registered_model_name=name,
+        )
+    version = str(info.registered_model_version)
+    client = MlflowClient()
+    client.set_registered_model_alias(name, alias, version)
+    client.set_model_version_tag(name, version, "champion_sha256", digest)
+    client.set_model_version_tag(name, version, "model", choice["model"])
+    return version

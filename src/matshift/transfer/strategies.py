@@ -41,8 +41,10 @@ def descriptor_columns(X: pd.DataFrame) -> list[str]:
 def inner_split(
     n_rows: int, groups: Any, fraction: float, random_state: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Train / validation rows inside a training fold, grouped so no composition is on both sides."""
-    groups = np.arange(n_rows) if groups is None else np.asarray(groups)
+    """Train / validation rows inside a training fold, grouped so no composition is on both sides.
+
+    With a single group (e.g. a process-shift fold trains on one route) rows are split one by one."""
+    groups = np.arange(n_rows) if groups is None or len(np.unique(groups)) < 2 else np.asarray(groups)
     splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=random_state)
     return next(splitter.split(np.zeros(n_rows), groups=groups))
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from matshift.schema import MATERIALS_COLUMNS, QUARANTINE_COLUMNS
+from matshift.schema import MATERIALS_COLUMNS, OUTCOME_COLUMNS, QUARANTINE_COLUMNS
 from matshift.validation.suite import (
     REASON_CODES,
     build_suite,
@@ -57,6 +57,9 @@ def validate_staged_table(
     ``DataQualityError`` when the quarantined fraction exceeds ``rules["max_bad_fraction"]``.
     """
     validate_rules(rules, dataset)
+    present = [c for c in OUTCOME_COLUMNS if c in staged.columns]
+    if present:  # failed experiments / censored targets are kept, and checked accordingly
+        rules = {**rules, "outcome_columns": present}
     frame = index_by_source_row(staged)
     result_json = run_suite(frame, dataset, rules)
     flags = row_failures(result_json, frame, dataset)
@@ -66,7 +69,7 @@ def validate_staged_table(
     quarantine["reason"] = [flags[row][0][0] for row in quarantine.index]
     quarantine["detail"] = ["; ".join(detail for _, detail in flags[row]) for row in quarantine.index]
     quarantine = quarantine[list(QUARANTINE_COLUMNS)]
-    accepted = frame.loc[~bad, [*MATERIALS_COLUMNS, *process_columns(rules)]]
+    accepted = frame.loc[~bad, [*MATERIALS_COLUMNS, *process_columns(rules), *present]]
 
     summary = summarise(dataset, len(frame), len(accepted), quarantine, flags, rules)
     if summary["bad_fraction"] > summary["max_bad_fraction"]:

@@ -204,13 +204,21 @@ def suite_expectations(rules: Mapping[str, Any]) -> list[dict[str, Any]]:
             row_condition={"type": "nullity", "column": {"name": "composition_error"}, "is_null": True},
         ),
     ]
+    outcome_columns = rules.get("outcome_columns") or []
+    # a failed experiment may have no target (issue 7): only rows not marked failed need one
+    not_failed = (
+        {"row_condition": {"type": "not_equal", "column": {"name": "outcome"}, "value": "failed"}}
+        if "outcome" in outcome_columns
+        else {}
+    )
     if rules.get("target_required", True):  # a plant batch may be unlabelled: then no row needs a target
         items += [
             expect(
                 "expect_column_values_to_not_be_null",
                 "missing_target",
-                "Every row has a target.",
+                "Every row has a target." if not not_failed else "Every row not failed has a target.",
                 column="target_raw",
+                **not_failed,
             ),
             expect(
                 "expect_column_values_to_match_regex",
@@ -218,15 +226,22 @@ def suite_expectations(rules: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "The target is not blank.",
                 column="target_raw",
                 regex=r"\S",
+                **not_failed,
             ),
         ]
+    given = {"type": "nullity", "column": {"name": "target_raw"}, "is_null": False}
+    if "target_censored" in outcome_columns:  # a censored target is a bound, not a number
+        uncensored = {"type": "not_equal", "column": {"name": "target_censored"}, "value": True}
+        given = {"type": "and", "conditions": [given, uncensored]}
     items += [
         expect(
             "expect_column_values_to_not_be_null",
             "target_not_numeric",
-            "Where the source gives a target, it parses as a number.",
+            "Where the source gives a target, it parses as a number."
+            if "target_censored" not in outcome_columns
+            else "Where the source gives an uncensored target, it parses as a number.",
             column="target",
-            row_condition={"type": "nullity", "column": {"name": "target_raw"}, "is_null": False},
+            row_condition=given,
         ),
     ]
     if low is not None or high is not None:
@@ -319,10 +334,15 @@ def _to_expectation(item: Mapping[str, Any]) -> Any:
 
 
 def _row_condition(spec: Mapping[str, Any]) -> Any:
-    # Only the one condition the suite uses; the Condition object (GX >= 1.9) replaces deprecated strings.
-    from great_expectations.expectations.row_conditions import Column
+    # The conditions the suite uses; the Condition object (GX >= 1.9) replaces deprecated strings.
+    from great_expectations.expectations.row_conditions import AndCondition, Column
 
-    if spec.get("type") != "nullity":
+    kind = spec.get("type")
+    if kind == "and":
+        return AndCondition(conditions=[_row_condition(part) for part in spec["conditions"]])
+    if kind == "not_equal":
+        return Column(spec["column"]["name"]) != spec["value"]
+    if kind != "nullity":
         raise ValueError(f"unsupported row condition {spec!r}")
     column = Column(spec["column"]["name"])
     return column.is_null() if spec["is_null"] else column.is_not_null()

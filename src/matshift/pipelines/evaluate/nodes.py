@@ -1,4 +1,5 @@
-"""Evaluate: fold-averaged metrics per split and model, per-group errors and parity plots."""
+"""Evaluate: fold-averaged metrics per split and model, per-group errors and parity plots; for a
+monitored dataset, the champion (chosen by the declared rule) fitted for scoring plant batches."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score  # noqa: E402
 
+from matshift.monitoring.champion import select_champion  # noqa: E402
+from matshift.monitoring.champion_model import ChampionModel  # noqa: E402
+from matshift.pipelines.finetune.nodes import transfer_design_matrix  # noqa: E402
 from matshift.uncertainty.metrics import interval_metrics  # noqa: E402
 
 PARITY_COLUMNS = 6  # panels per row of a parity figure
@@ -130,3 +134,21 @@ def build_robustness_report(
     from matshift.reporting.robustness import robustness_report
 
     return robustness_report(metrics, dict(zip(datasets, predictions, strict=True)))
+
+
+def fit_champion(
+    metrics: dict[str, Any],
+    materials_table: pd.DataFrame,
+    features: pd.DataFrame,
+    source_feature_table: pd.DataFrame,
+    declaration: dict[str, Any],
+    robust_params: dict[str, Any],
+    monitor_params: dict[str, Any],
+) -> tuple[ChampionModel, dict[str, Any]]:
+    """The champion chosen by the declared rule, fitted on every labelled row, and why it was chosen."""
+    choice = select_champion(metrics, monitor_params["champion"])
+    X, y, composition = transfer_design_matrix(materials_table, features, source_feature_table)
+    groups = materials_table.set_index("sample_id")["group"]
+    clip = (declaration["target"]["min"], declaration["target"]["max"])
+    model = ChampionModel(choice["model"], robust_params, clip).fit(X, y, groups, composition)
+    return model, {**choice, "rows": int(len(X)), "transductive": bool(model.transductive_)}

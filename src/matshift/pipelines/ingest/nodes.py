@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matshift.audit.selection_bias import OUTCOMES, parse_censored_target
 from matshift.chemistry.families import GROUP_DERIVATIONS
 from matshift.chemistry.formula import FormulaError, canonical_composition
 from matshift.schema import MATERIALS_COLUMNS, STAGED_DIAGNOSTIC_COLUMNS
@@ -41,6 +42,13 @@ def stage_materials_table(raw: pd.DataFrame, declaration: dict[str, Any], datase
     staged["formula"] = staged["formula"].astype("string").str.strip().replace("", pd.NA)
     staged["target_raw"] = staged["target_raw"].astype("string").str.strip().replace("", pd.NA)
     staged["target"] = pd.to_numeric(staged["target_raw"], errors="coerce").astype(float)
+    if "outcome" in columns:
+        staged["outcome"] = _outcomes(raw[columns["outcome"]], raw["source_row"], dataset)
+    if declaration["target"].get("censored"):
+        censored = parse_censored_target(staged["target_raw"])
+        staged["target"] = censored["target"]
+        staged["target_censored"] = censored["target_censored"]
+        staged["target_bound"] = censored["target_bound"]
     for name in process_columns:
         staged[name] = pd.to_numeric(staged[name], errors="coerce").astype(float)
     staged["source_row"] = raw["source_row"].astype(int).to_numpy()
@@ -61,6 +69,19 @@ def stage_materials_table(raw: pd.DataFrame, declaration: dict[str, Any], datase
     staged["sample_id"] = _sample_ids(raw, dataset, staged["occurrence"])
     ordered = [*MATERIALS_COLUMNS, *STAGED_DIAGNOSTIC_COLUMNS]
     return staged[ordered + [c for c in staged.columns if c not in ordered]]
+
+
+def _outcomes(outcome: pd.Series, source_row: pd.Series, dataset: str) -> pd.Series:
+    """``success`` / ``failed`` per row (a missing outcome is a success: the row reports a measurement)."""
+    values = outcome.astype("string").str.strip().str.lower().replace("", pd.NA).fillna("success")
+    unknown = ~values.isin(OUTCOMES)
+    if unknown.any():
+        rows = source_row[unknown.to_numpy()].head(5).tolist()
+        raise DeclarationError(
+            f"{dataset}: outcome column {outcome.name!r} must be one of {OUTCOMES}; found "
+            f"{sorted(values[unknown].unique())[:5]} (source rows {rows})"
+        )
+    return values.to_numpy()
 
 
 def _compositions(formulas: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -2,8 +2,8 @@
 
 Per batch: file-level problems quarantine the whole file (with its reason), row-level problems the row
 (the validate stage's Great Expectations suite, a target optional); ``rows_in = scored + quarantined``.
-The champion is chosen from the evaluate stage's metrics by the declared rule and refitted with the
-batch as the unlabelled target domain (see ``monitoring.scoring``); drift is measured against the
+The champion is the evaluate stage's (chosen by the declared rule, loaded from the MLflow registry by
+alias or from its local artefact; see ``monitoring.scoring``); drift is measured against the
 training inputs and named (covariate / concept / selection); unlabelled samples are ranked for the
 next experiments. Nothing here writes files: the catalog saves every output.
 """
@@ -17,11 +17,14 @@ import numpy as np
 import pandas as pd
 
 from matshift.monitoring.active_learning import next_experiments_table
-from matshift.monitoring.champion import select_champion
+from matshift.monitoring.challenger import challenge_champion
+from matshift.monitoring.champion_model import ChampionModel
 from matshift.monitoring.drift import diagnose_shift, domain_classifier_drift, feature_drift
+from matshift.monitoring.reference_suite import build_reference_profile, check_batch_against_reference
 from matshift.monitoring.report import batch_report_html
-from matshift.monitoring.scoring import score_batch
+from matshift.monitoring.scoring import batch_design_matrix, score_batch
 from matshift.pipelines.featurize.nodes import featurize_materials
+from matshift.pipelines.finetune.nodes import transfer_design_matrix
 from matshift.pipelines.ingest.nodes import stage_materials_table
 from matshift.pipelines.validate.nodes import validation_rules
 from matshift.validation import validate_staged_table
@@ -81,86 +84,67 @@ def monitor_plant_batches(
     source_polymorphs: pd.DataFrame,
     source_models: dict[str, dict[Any, Any]],
     source_folds: pd.DataFrame,
-    metrics: dict[str, Any],
-    declaration: dict[str, Any],
+    champion_model: ChampionModel,
+    champion_choice: dict[str, Any],
     robust_params: dict[str, Any],
     monitor_params: dict[str, Any],
     dataset: str,
-) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, str], dict[str, Any], dict[str, Any]]:
-    """Per batch: predictions, next experiments, an HTML report; the run's summary, and the manifest of
-    the prediction files (batch -> sha256 of its source file, rows, champion), also when no batch came."""
-    champion = select_champion(metrics, monitor_params["champion"])
-    clip = (declaration["target"]["min"], declaration["target"]["max"])
+) -> tuple[
+    dict[str, pd.DataFrame],
+    dict[str, pd.DataFrame],
+    dict[str, str],
+    dict[str, Any],
+    dict[str, Any],
+    dict[str, ChampionModel],
+    dict[str, Any],
+]:
+    """Per batch: predictions, next experiments, an HTML report and, for a labelled batch, a challenger;
+    the run's summary, the manifest of the prediction files (batch -> sha256 of its source file, rows,
+    champion), also when no batch came, and the reference profile the batches were checked against."""
+    champion = {**champion_choice, "loaded_from": getattr(champion_model, "loaded_from_", "in memory")}
     reference = features.loc[materials_table["composition"]]
-    drift_params = monitor_params["drift"]
-    predictions, experiments, reports = {}, {}, {}
+    profile = build_reference_profile(reference, materials_table, monitor_params["reference_suite"])
+    X, y, composition = transfer_design_matrix(materials_table, features, source_feature_table)
+    training = {
+        "X": X,
+        "y": y,
+        "group": materials_table.set_index("sample_id")["group"],
+        "composition": composition,
+    }
+    sources = (source_polymorphs, source_models, source_folds)
+    predictions, experiments, reports, challengers = {}, {}, {}, {}
     summary: dict[str, Any] = {"dataset": dataset, "champion": champion, "batches": {}, "bad_files": []}
-    for key, counts in plant_counts.items():
-        if key.startswith("file:"):
-            summary["bad_files"].append(counts)
+    summary["bad_files"] = [counts for key, counts in plant_counts.items() if key.startswith("file:")]
     for batch, rows in plant_table.groupby("batch", sort=True):
         batch_features = featurize_materials(rows)
-        scored = score_batch(
-            rows,
-            batch_features,
-            materials_table,
-            features,
-            source_feature_table,
-            source_polymorphs,
-            source_models,
-            source_folds,
-            champion["model"],
-            robust_params,
-            clip,
-        )
+        scored = score_batch(rows, batch_features, *sources, champion_model)
         inputs = batch_features.loc[rows["composition"]]
-        domain = domain_classifier_drift(
-            reference,
-            inputs,
-            n_permutations=drift_params["n_permutations"],
-            max_reference_rows=drift_params["max_reference_rows"],
-            random_state=drift_params["random_state"],
+        entry, univariate = _drift(
+            reference, inputs, scored, materials_table, robust_params, monitor_params["drift"]
+        )
+        entry = {**plant_counts[batch], **entry}
+        entry["reference_suite"] = check_batch_against_reference(
+            inputs, rows, profile, monitor_params["reference_suite"]
         )
         labelled = scored["target"].notna().to_numpy() if "target" in scored else np.zeros(len(scored), bool)
-        diagnosis = diagnose_shift(
-            domain,
-            alpha=drift_params["alpha"],
-            min_auc=drift_params["min_auc"],
-            reference_target=materials_table["target"].to_numpy(),
-            batch_target=scored["target"].to_numpy() if labelled.any() else None,
-            batch_lower=scored["lower"].to_numpy(),
-            batch_upper=scored["upper"].to_numpy(),
-            confidence_level=robust_params["confidence_level"],
-        )
-        univariate = feature_drift(reference, inputs, drift_params["psi_bins"]).head(
-            drift_params["top_features"]
-        )
-        unlabelled = ~labelled
-        ranking = (
-            next_experiments_table(
-                scored["sample_id"].to_numpy()[unlabelled],
-                inputs.to_numpy()[unlabelled],
-                scored["prediction"].to_numpy()[unlabelled],
-                scored["ood_score"].to_numpy()[unlabelled],
-                k=monitor_params["next_experiments"]["k"],
-                labelled=reference.to_numpy(),
-                diversity_weight=monitor_params["next_experiments"]["diversity_weight"],
-            )
-            if unlabelled.any()
-            else pd.DataFrame(columns=["rank", "sample_id", "prediction", "uncertainty"])
-        )
-        ranking = ranking.merge(rows[["sample_id", "formula"]], on="sample_id", how="left")
-        entry = {
-            **plant_counts[batch],
-            "drift": {**domain, **diagnosis.to_dict(), "top_psi": univariate["psi"].round(4).to_dict()},
-            "uncertain_fraction": float(scored["uncertain"].mean()),
-        }
         if labelled.any():
             known = scored[labelled]
             entry["labelled_mae"] = float((known["prediction"] - known["target"]).abs().mean())
             entry["labelled_coverage_90"] = float(
                 known["target"].between(known["lower"], known["upper"]).mean()
             )
+            challenger, entry["challenger"] = _challenge(
+                champion_model,
+                training,
+                rows[rows["target"].notna()],
+                batch_features,
+                sources,
+                monitor_params,
+            )
+            if challenger is not None:
+                challengers[batch] = challenger
+        ranking = _next_experiments(scored, inputs, ~labelled, reference, monitor_params["next_experiments"])
+        ranking = ranking.merge(rows[["sample_id", "formula"]], on="sample_id", how="left")
         summary["batches"][batch] = entry
         predictions[batch] = scored.merge(rows[["sample_id", "formula"]], on="sample_id", how="left")
         experiments[batch] = ranking
@@ -168,13 +152,86 @@ def monitor_plant_batches(
             dataset, batch, entry, champion, predictions[batch], univariate, ranking
         )
         logger.info(
-            "plant batch %s: %s rows scored, shift: %s", batch, len(scored), diagnosis.kinds or "none"
+            "plant batch %s: %s rows scored, shift: %s", batch, len(scored), entry["drift"]["kinds"] or "none"
         )
     manifest = {
         "champion": champion["model"],
         "batches": {b: {"sha256": e["sha256"], "rows": e["scored"]} for b, e in summary["batches"].items()},
     }
-    return predictions, experiments, reports, summary, manifest
+    return predictions, experiments, reports, summary, manifest, challengers, profile
+
+
+def _drift(
+    reference: pd.DataFrame,
+    inputs: pd.DataFrame,
+    scored: pd.DataFrame,
+    materials_table: pd.DataFrame,
+    robust_params: dict[str, Any],
+    drift_params: dict[str, Any],
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The batch's drift diagnosis (summary entry) and its most moved descriptors."""
+    domain = domain_classifier_drift(
+        reference,
+        inputs,
+        n_permutations=drift_params["n_permutations"],
+        max_reference_rows=drift_params["max_reference_rows"],
+        random_state=drift_params["random_state"],
+    )
+    labelled = scored["target"].notna().to_numpy() if "target" in scored else np.zeros(len(scored), bool)
+    diagnosis = diagnose_shift(
+        domain,
+        alpha=drift_params["alpha"],
+        min_auc=drift_params["min_auc"],
+        reference_target=materials_table["target"].to_numpy(),
+        batch_target=scored["target"].to_numpy() if labelled.any() else None,
+        batch_lower=scored["lower"].to_numpy(),
+        batch_upper=scored["upper"].to_numpy(),
+        confidence_level=robust_params["confidence_level"],
+    )
+    univariate = feature_drift(reference, inputs, drift_params["psi_bins"]).head(drift_params["top_features"])
+    entry = {
+        "drift": {**domain, **diagnosis.to_dict(), "top_psi": univariate["psi"].round(4).to_dict()},
+        "uncertain_fraction": float(scored["uncertain"].mean()),
+    }
+    return entry, univariate
+
+
+def _challenge(
+    champion: ChampionModel,
+    training: dict[str, Any],
+    labelled_rows: pd.DataFrame,
+    batch_features: pd.DataFrame,
+    sources: tuple,
+    monitor_params: dict[str, Any],
+) -> tuple[ChampionModel | None, dict[str, Any]]:
+    X, y, composition = batch_design_matrix(labelled_rows, batch_features, *sources)
+    plant = {
+        "X": X,
+        "y": y,
+        "group": labelled_rows.set_index("sample_id")["group"],
+        "composition": composition,
+    }
+    return challenge_champion(champion, training, plant, monitor_params["challenger"])
+
+
+def _next_experiments(
+    scored: pd.DataFrame,
+    inputs: pd.DataFrame,
+    unlabelled: np.ndarray,
+    reference: pd.DataFrame,
+    params: dict[str, Any],
+) -> pd.DataFrame:
+    if not unlabelled.any():
+        return pd.DataFrame(columns=["rank", "sample_id", "prediction", "uncertainty"])
+    return next_experiments_table(
+        scored["sample_id"].to_numpy()[unlabelled],
+        inputs.to_numpy()[unlabelled],
+        scored["prediction"].to_numpy()[unlabelled],
+        scored["ood_score"].to_numpy()[unlabelled],
+        k=params["k"],
+        labelled=reference.to_numpy(),
+        diversity_weight=params["diversity_weight"],
+    )
 
 
 def check_bad_files(summary: dict[str, Any], monitor_params: dict[str, Any]) -> None:

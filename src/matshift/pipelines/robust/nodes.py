@@ -92,6 +92,78 @@ def _flag(shared: dict, spread: dict, flag_quantile: float) -> tuple[np.ndarray,
     return cal_score, test_score, flag_threshold(cal_score, flag_quantile)
 
 
+def shared_signals(
+    fit_X: pd.DataFrame,
+    parts: dict[str, dict[str, Any]],
+    target_X: pd.DataFrame,
+    robust_params: dict[str, Any],
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per part (e.g. calibration and target rows): label, group, density-ratio weight, domain signal
+    (P(target | x) of a classifier of the fit rows vs ``target_X``) and distance to the fit rows."""
+    descriptors = descriptor_columns(fit_X)
+    domains = np.r_[np.full(len(fit_X), SOURCE), np.full(len(target_X), TARGET)]
+    ratio = DomainClassifierDensityRatio(**robust_params["density_ratio"]).fit(
+        pd.concat([fit_X, target_X]), domains
+    )
+    return {
+        name: {
+            "target": np.asarray(part["y"], dtype=float),
+            "group": np.asarray(part["group"]),
+            "weight": ratio.ratio(part["X"]),
+            "domain": ratio.target_probability(part["X"]),
+            "distance": knn_distance(
+                fit_X[descriptors], part["X"][descriptors], robust_params["knn_neighbours"]
+            ),
+        }
+        for name, part in parts.items()
+    }
+
+
+def reported_outputs(
+    name: str,
+    model: Any,
+    calibration: dict[str, Any],
+    target: dict[str, Any],
+    shared: dict[str, dict[str, np.ndarray]],
+    robust_params: dict[str, Any],
+    clip: tuple[float, float],
+) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray | None]]:
+    """The target rows' ``prediction, std, lower, upper`` of every reported key of the fitted model
+    ``name``, and the model's spread on the calibration and target rows (None without one)."""
+    alpha = 1 - robust_params["confidence_level"]
+    cal, test = dict(shared["cal"]), dict(shared["test"])
+    (cal["prediction"], cal["std"]), (test["prediction"], test["std"]) = (
+        _predict(model, calibration["X"]),
+        _predict(model, target["X"]),
+    )
+    cal["prediction"], test["prediction"] = (
+        np.clip(cal["prediction"], *clip),
+        np.clip(test["prediction"], *clip),
+    )
+    outputs = {}
+    for key, spec in robust_params["reported"].items():
+        if spec["model"] != name:
+            continue
+        lower, upper = intervals(spec["intervals"], alpha, cal, test, robust_params["min_group_size"])
+        outputs[key] = {
+            "prediction": test["prediction"],
+            "std": test["std"],
+            "lower": np.clip(lower, *clip),
+            "upper": np.clip(upper, *clip),
+        }
+    return outputs, {"cal": cal["std"], "test": test["std"]}
+
+
+def flag_columns(shared: dict, spread: dict, flag_quantile: float) -> dict[str, np.ndarray]:
+    """``ood_score``, ``uncertain`` and ``reason`` of the target rows (threshold from calibration rows)."""
+    _, test_score, threshold = _flag(shared, spread, flag_quantile)
+    return {
+        "ood_score": test_score,
+        "uncertain": test_score > threshold,
+        "reason": np.where(test_score > threshold, ood_reasons(*_signals(shared, spread)), ""),
+    }
+
+
 def predict_with_uncertainty(
     fit: dict[str, Any],
     calibration: dict[str, Any],
@@ -107,28 +179,13 @@ def predict_with_uncertainty(
     ``prediction, std, lower, upper, ood_score, uncertain, reason`` (``reason``: the OOD signal that
     stands out, where ``uncertain``), and the flag columns alone (the same for every model).
     This is one fold of the robust stage and, with the whole dataset as ``fit``/``calibration`` and a
-    plant batch as ``target``, the scoring of that batch.
+    plant batch as ``target``, the scoring of that batch by a transductive champion.
     """
-    alpha = 1 - robust_params["confidence_level"]
-    descriptors = descriptor_columns(fit["X"])
     X_fit_and_target = pd.concat([fit["X"], target["X"]])
     domains = np.r_[np.full(len(fit["X"]), SOURCE), np.full(len(target["X"]), TARGET)]
     y_fit = np.r_[np.asarray(fit["y"], dtype=float), np.full(len(target["X"]), np.nan)]
     groups = np.r_[np.asarray(fit["group"]), np.asarray(target["group"])]
-
-    # shared: the density ratio (weights, domain signal) and the distance to the fit rows
-    ratio = DomainClassifierDensityRatio(**robust_params["density_ratio"]).fit(X_fit_and_target, domains)
-    shared = {}
-    for name, part in (("cal", calibration), ("test", target)):
-        shared[name] = {
-            "target": np.asarray(part["y"], dtype=float),
-            "group": np.asarray(part["group"]),
-            "weight": ratio.ratio(part["X"]),
-            "domain": ratio.target_probability(part["X"]),
-            "distance": knn_distance(
-                fit["X"][descriptors], part["X"][descriptors], robust_params["knn_neighbours"]
-            ),
-        }
+    shared = shared_signals(fit["X"], {"cal": calibration, "test": target}, target["X"], robust_params)
 
     outputs: dict[str, dict[str, np.ndarray]] = {}
     # the deep ensemble first: its disagreement is the flag's spread signal for every model
@@ -137,37 +194,15 @@ def predict_with_uncertainty(
     for name in sorted(names, key=lambda n: n != "deep_ensemble"):
         model = build_robust_model(name, robust_params["model_params"].get(name), clip)
         model.fit(X_fit_and_target, y_fit, domains=domains, groups=groups)
-        cal, test = dict(shared["cal"]), dict(shared["test"])
-        (cal["prediction"], cal["std"]), (test["prediction"], test["std"]) = (
-            _predict(model, calibration["X"]),
-            _predict(model, target["X"]),
-        )
-        cal["prediction"], test["prediction"] = (
-            np.clip(cal["prediction"], *clip),
-            np.clip(test["prediction"], *clip),
-        )
+        keyed, model_spread = reported_outputs(name, model, calibration, target, shared, robust_params, clip)
+        outputs.update(keyed)
         if name == "deep_ensemble":
-            spread = {"cal": cal["std"], "test": test["std"]}
-        for key, spec in robust_params["reported"].items():
-            if spec["model"] != name:
-                continue
-            lower, upper = intervals(spec["intervals"], alpha, cal, test, robust_params["min_group_size"])
-            outputs[key] = {
-                "prediction": test["prediction"],
-                "std": test["std"],
-                "lower": np.clip(lower, *clip),
-                "upper": np.clip(upper, *clip),
-            }
-    _, test_score, threshold = _flag(shared, spread, robust_params["flag_quantile"])
-    flag = {
-        "ood_score": test_score,
-        "uncertain": test_score > threshold,
-        "reason": np.where(test_score > threshold, ood_reasons(*_signals(shared, spread)), ""),
-    }
+            spread = model_spread
+    flag = flag_columns(shared, spread, robust_params["flag_quantile"])
     return {key: {**columns, **flag} for key, columns in outputs.items()}, flag
 
 
-def _part(X: pd.DataFrame, y: pd.Series, group: pd.Series, ids: np.ndarray) -> dict[str, Any]:
+def fold_part(X: pd.DataFrame, y: pd.Series, group: pd.Series, ids: np.ndarray) -> dict[str, Any]:
     return {"X": X.loc[ids], "y": y.loc[ids].to_numpy(), "group": group.loc[ids].to_numpy()}
 
 
@@ -183,6 +218,21 @@ def robust_train_and_predict(
     X, y, composition = transfer_design_matrix(materials_table, features, source_feature_table)
     group = materials_table.set_index("sample_id")["group"]
     clip = (declaration["target"]["min"], declaration["target"]["max"])
+    return robust_fold_predictions(X, y, group, composition, splits, clip, robust_params)
+
+
+def robust_fold_predictions(
+    X: pd.DataFrame,
+    y: pd.Series,
+    group: pd.Series,
+    composition: pd.Series,
+    splits: pd.DataFrame,
+    clip: tuple[float, float],
+    robust_params: dict[str, Any],
+) -> pd.DataFrame:
+    """Every robust model on every fold of ``splits``; ``X``, ``y``, ``group`` and ``composition`` (what
+    keeps calibration rows apart from fit rows) indexed by sample_id. ``X`` may be the transfer design
+    matrix or plain descriptors: models that read source columns are configured to in ``robust_params``."""
     alpha = 1 - robust_params["confidence_level"]
     seed = robust_params["random_state"]
     outputs = []
@@ -190,9 +240,9 @@ def robust_train_and_predict(
         fit_ids, cal_ids = calibration_split(
             train_ids, composition, robust_params["calibration_fraction"], seed
         )
-        test = _part(X, y, group, test_ids)
+        test = fold_part(X, y, group, test_ids)
         predicted, flag = predict_with_uncertainty(
-            _part(X, y, group, fit_ids), _part(X, y, group, cal_ids), test, robust_params, clip
+            fold_part(X, y, group, fit_ids), fold_part(X, y, group, cal_ids), test, robust_params, clip
         )
         frame = {
             "split": split,

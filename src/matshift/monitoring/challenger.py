@@ -1,0 +1,98 @@
+"""A challenger for a labelled plant batch, and the rule that decides whether it replaces the champion.
+
+The batch's labelled rows are split, grouped by composition, into *adaptation* rows and *held-back*
+rows. The challenger is the champion's model refitted through the same transfer path (the transfer
+design matrix: descriptors, looked-up and pretrained source columns) on the training rows plus the
+adaptation rows, calibrated on the champion's calibration rows. Both are then scored on rows neither
+was fitted on:
+
+- plant: worst-group MAE on the held-back plant rows (groups with at least ``min_group_rows`` rows;
+  the pooled MAE when none has that many);
+- in-distribution: MAE on the champion's calibration rows.
+
+Promote only if the plant worst-group MAE improves and the in-distribution MAE is at most
+``max_in_distribution_degradation`` (5%) worse. The decision carries every number it used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit
+
+from matshift.monitoring.champion_model import ChampionModel
+
+
+def worst_group_mae(target: np.ndarray, prediction: np.ndarray, groups: np.ndarray, min_rows: int) -> float:
+    errors = pd.Series(np.abs(np.asarray(prediction) - np.asarray(target)))
+    per_group = errors.groupby(np.asarray(groups)).agg(["mean", "size"])
+    eligible = per_group.loc[per_group["size"] >= min_rows, "mean"]
+    return float(eligible.max()) if len(eligible) else float(errors.mean())
+
+
+def challenge_champion(
+    champion: ChampionModel,
+    training: dict[str, pd.Series | pd.DataFrame],
+    plant: dict[str, pd.Series | pd.DataFrame],
+    params: dict[str, Any],
+) -> tuple[ChampionModel | None, dict[str, Any]]:
+    """``training`` and ``plant``: ``{"X", "y", "group", "composition"}`` indexed by sample_id (plant: its
+    labelled rows). Returns the challenger (None when not evaluated) and the decision."""
+    n_labelled = len(plant["y"])
+    if n_labelled < params["min_labelled_rows"]:
+        reason = f"{n_labelled} labelled rows, fewer than min_labelled_rows={params['min_labelled_rows']}"
+        return None, {"evaluated": False, "promote": False, "reason": reason}
+    splitter = GroupShuffleSplit(
+        n_splits=1, test_size=params["holdback_fraction"], random_state=params["random_state"]
+    )
+    adapt_rows, held_rows = next(splitter.split(plant["X"], groups=plant["composition"].to_numpy()))
+    adapt_ids, held_ids = plant["X"].index[adapt_rows], plant["X"].index[held_rows]
+
+    def joined(key: str):
+        return pd.concat([training[key], plant[key].loc[adapt_ids]])
+
+    challenger = ChampionModel(champion.key, champion.robust_params, champion.clip).fit(
+        joined("X"),
+        joined("y"),
+        joined("group"),
+        joined("composition"),
+        calibration_ids=champion.calibration_part_["X"].index.to_numpy(),
+    )
+    held_X, held_y = plant["X"].loc[held_ids], plant["y"].loc[held_ids].to_numpy()
+    held_group = plant["group"].loc[held_ids].to_numpy()
+    calibration = champion.calibration_part_
+    scores = {}
+    for name, model in (("champion", champion), ("challenger", challenger)):
+        plant_prediction = model.predict(held_X, held_group)
+        id_prediction = model.predict(calibration["X"], calibration["group"])
+        scores[name] = {
+            "plant_worst_group_mae": worst_group_mae(
+                held_y, plant_prediction, held_group, params["min_group_rows"]
+            ),
+            "plant_mae": float(np.mean(np.abs(plant_prediction - held_y))),
+            "in_distribution_mae": float(np.mean(np.abs(id_prediction - calibration["y"]))),
+        }
+    limit = (1 + params["max_in_distribution_degradation"]) * scores["champion"]["in_distribution_mae"]
+    improves = scores["challenger"]["plant_worst_group_mae"] < scores["champion"]["plant_worst_group_mae"]
+    within = scores["challenger"]["in_distribution_mae"] <= limit
+    decision = {
+        "evaluated": True,
+        "promote": bool(improves and within),
+        "reason": _reason(improves, within),
+        "adaptation_rows": int(len(adapt_ids)),
+        "held_back_rows": int(len(held_ids)),
+        "in_distribution_rows": int(len(calibration["y"])),
+        "in_distribution_mae_limit": float(limit),
+        **{f"{name}_{key}": value for name, values in scores.items() for key, value in values.items()},
+    }
+    return challenger, decision
+
+
+def _reason(improves: bool, within: bool) -> str:
+    if improves and within:
+        return "plant worst-group MAE improves and in-distribution MAE stays within the limit"
+    if not improves:
+        return "plant worst-group MAE does not improve"
+    return "in-distribution MAE gets worse than the limit allows"

@@ -1,0 +1,114 @@
+"""The champion as one fitted object: the model plant batches are scored with, its calibration rows and
+what the out-of-distribution flag compares against, saved by the evaluate stage and registered in MLflow.
+
+``fit`` is one fold of the robust stage with every labelled row of the dataset (an 80/20 split grouped
+by composition into fit and calibration rows); ``predict_with_uncertainty`` scores a batch exactly as
+the robust stage scores a fold's test rows (``matshift.pipelines.robust.nodes``). Transductive models
+(importance weighting, DANN, CORAL) learn from the unlabelled target inputs, so they cannot be fitted
+before the batch exists: for them ``fit`` keeps the data and ``predict_with_uncertainty`` fits with the
+batch as the target domain, as the robust stage does per fold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from matshift.pipelines.robust.nodes import (
+    calibration_split,
+    flag_columns,
+    fold_part,
+    predict_with_uncertainty,
+    reported_outputs,
+    shared_signals,
+)
+from matshift.robust.density_ratio import SOURCE
+from matshift.robust.registry import build_robust_model
+
+# robust models that need the target domain's inputs while fitting
+TRANSDUCTIVE_MODELS = frozenset({"importance_weighting", "dann", "coral"})
+
+
+class ChampionModel(BaseEstimator):
+    """A robust-stage model key (e.g. ``catboost_uncertainty``) fitted for scoring new batches."""
+
+    def __init__(self, key: str, robust_params: dict[str, Any], clip: tuple[float, float]):
+        self.key = key
+        self.robust_params = robust_params
+        self.clip = clip
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: pd.Series,
+        groups: pd.Series,
+        compositions: pd.Series,
+        calibration_ids: np.ndarray | None = None,
+    ) -> ChampionModel:
+        """``X``, ``y``, ``groups`` and ``compositions`` indexed by sample_id (the transfer design matrix).
+
+        ``calibration_ids``: the rows to calibrate on instead of a fresh grouped split (a challenger
+        keeps its champion's, so both are compared on rows neither was fitted on)."""
+        spec = self.robust_params["reported"].get(self.key)
+        if spec is None:
+            known = sorted(self.robust_params["reported"])
+            raise KeyError(f"champion {self.key!r} is not a robust-stage model; known: {known}")
+        self.model_name_ = spec["model"]
+        if calibration_ids is None:
+            fit_ids, cal_ids = calibration_split(
+                X.index.to_numpy(),
+                compositions,
+                self.robust_params["calibration_fraction"],
+                self.robust_params["random_state"],
+            )
+        else:
+            cal_ids = np.asarray(calibration_ids)
+            fit_ids = X.index.difference(pd.Index(cal_ids), sort=False).to_numpy()
+        self.fit_part_ = fold_part(X, y, groups, fit_ids)
+        self.calibration_part_ = fold_part(X, y, groups, cal_ids)
+        self.transductive_ = self.model_name_ in TRANSDUCTIVE_MODELS
+        self.model_ = None
+        if not self.transductive_:
+            fit = self.fit_part_
+            self.model_ = build_robust_model(
+                self.model_name_, self.robust_params["model_params"].get(self.model_name_), self.clip
+            ).fit(fit["X"], fit["y"], domains=np.full(len(fit["X"]), SOURCE), groups=fit["group"])
+        return self
+
+    def predict_with_uncertainty(self, X: pd.DataFrame, groups: np.ndarray) -> dict[str, np.ndarray]:
+        """``prediction, std, lower, upper, ood_score, uncertain, reason`` of the rows of ``X``."""
+        check_is_fitted(self, "fit_part_")
+        target = {"X": X, "y": np.full(len(X), np.nan), "group": np.asarray(groups)}
+        if self.transductive_:
+            predicted, _ = predict_with_uncertainty(
+                self.fit_part_,
+                self.calibration_part_,
+                target,
+                self.robust_params,
+                self.clip,
+                models=[self.model_name_],
+            )
+            return predicted[self.key]
+        shared = shared_signals(
+            self.fit_part_["X"], {"cal": self.calibration_part_, "test": target}, X, self.robust_params
+        )
+        outputs, spread = reported_outputs(
+            self.model_name_,
+            self.model_,
+            self.calibration_part_,
+            target,
+            shared,
+            self.robust_params,
+            self.clip,
+        )
+        # as in the robust stage, only a deep ensemble's disagreement is a flag signal
+        spread = spread if self.model_name_ == "deep_ensemble" else {"cal": None, "test": None}
+        return {**outputs[self.key], **flag_columns(shared, spread, self.robust_params["flag_quantile"])}
+
+    def predict(self, X: pd.DataFrame, groups: np.ndarray | None = None) -> np.ndarray:
+        groups = np.full(len(X), "", dtype=object) if groups is None else groups
+        return self.predict_with_uncertainty(X, groups)["prediction"]

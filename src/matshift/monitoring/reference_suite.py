@@ -1,0 +1,129 @@
+"""A Great Expectations suite generated from the training data, checked on every plant batch.
+
+The reference profile (what the model has seen) becomes expectations a reviewer can read:
+
+- each descriptor within its training quantile range (``quantiles``), for at least ``mostly`` of the rows;
+- every element of the batch among the elements seen in training;
+- every categorical column (e.g. the anion-class group) within its training set of values;
+- the KL divergence of the binned values of the ``kl_columns`` from the training histogram below
+  ``kl_threshold`` (GX's ``ExpectColumnKLDivergenceToBeLessThan`` with the training partition).
+
+This is evidence shown in the batch report, expectation by expectation; the covariate-shift alarm is
+the domain classifier's (``monitoring.drift``), whose false-alarm rate is measured.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matshift.chemistry.formula import element_fractions
+
+
+def element_table(compositions: pd.Series) -> pd.DataFrame:
+    """One row per (composition, element): the batch's elements as a column GX can check."""
+    rows = [(c, e) for c in compositions.unique() for e in element_fractions(c)]
+    return pd.DataFrame(rows, columns=["composition", "element"])
+
+
+def build_reference_profile(
+    features: pd.DataFrame, table: pd.DataFrame, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Quantile ranges, element set, categorical sets and histograms of the training rows."""
+    low, high = params["quantiles"]
+    numeric = features.select_dtypes("number")
+    ranges = {c: [float(numeric[c].quantile(low)), float(numeric[c].quantile(high))] for c in numeric}
+    histograms = {}
+    for column in params["kl_columns"]:
+        values = numeric[column].dropna().to_numpy()
+        edges = np.unique(np.quantile(values, np.linspace(0, 1, params["kl_bins"] + 1)))
+        counts, _ = np.histogram(values, bins=edges)
+        histograms[column] = {"bins": edges.tolist(), "weights": (counts / counts.sum()).tolist()}
+    return {
+        "ranges": ranges,
+        "elements": sorted(element_table(table["composition"])["element"].unique()),
+        "categories": {
+            c: sorted(table[c].dropna().astype(str).unique()) for c in params["categorical_columns"]
+        },
+        "histograms": histograms,
+    }
+
+
+def build_reference_suites(profile: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """``{"rows": suite for the batch rows, "elements": suite for its element table}``."""
+    import great_expectations as gx
+
+    rows = gx.ExpectationSuite(name="reference_rows")
+    for column, (low, high) in profile["ranges"].items():
+        rows.add_expectation(
+            gx.expectations.ExpectColumnValuesToBeBetween(
+                column=column, min_value=low, max_value=high, mostly=params["mostly"]
+            )
+        )
+    for column, values in profile["categories"].items():
+        rows.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(column=column, value_set=values))
+    for column, partition in profile["histograms"].items():
+        rows.add_expectation(
+            gx.expectations.ExpectColumnKLDivergenceToBeLessThan(
+                column=column,
+                partition_object=partition,
+                threshold=params["kl_threshold"],
+                tail_weight_holdout=params["kl_tail_weight"],
+            )
+        )
+    elements = gx.ExpectationSuite(name="reference_elements")
+    elements.add_expectation(
+        gx.expectations.ExpectColumnValuesToBeInSet(column="element", value_set=profile["elements"])
+    )
+    return {"rows": rows, "elements": elements}
+
+
+def check_batch_against_reference(
+    batch_features: pd.DataFrame, batch_table: pd.DataFrame, profile: dict[str, Any], params: dict[str, Any]
+) -> dict[str, Any]:
+    """Run both suites on a batch: ``{"success", "evaluated", "failed": [...]}`` (failed: what and why)."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("plant_batch")
+    frames = {
+        "rows": pd.concat(
+            [
+                batch_features.reset_index(drop=True),
+                batch_table[list(profile["categories"])].astype(str).reset_index(drop=True),
+            ],
+            axis=1,
+        ),
+        "elements": element_table(batch_table["composition"]),
+    }
+    failed, evaluated = [], 0
+    for name, suite in build_reference_suites(profile, params).items():
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(
+                name=name,
+                data=source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name),
+                suite=context.suites.add(suite),
+            )
+        )
+        result = definition.run(batch_parameters={"dataframe": frames[name]}, result_format="SUMMARY")
+        for outcome in result.results:
+            evaluated += 1
+            if not outcome.success:
+                failed.append(_describe(outcome.expectation_config, outcome.result))
+    return {"success": not failed, "evaluated": evaluated, "failed": failed}
+
+
+def _describe(config: Any, result: dict[str, Any]) -> dict[str, Any]:
+    kwargs = config.kwargs
+    entry = {"expectation": config.type, "column": kwargs.get("column")}
+    if "observed_value" in result:
+        observed = result["observed_value"]
+        entry["observed"] = float(observed) if isinstance(observed, int | float) else str(observed)
+    if "unexpected_percent" in result:
+        entry["unexpected_percent"] = round(float(result["unexpected_percent"] or 0.0), 2)
+        entry["unexpected_values"] = [str(v) for v in (result.get("partial_unexpected_list") or [])[:10]]
+    return entry

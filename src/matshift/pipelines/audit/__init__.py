@@ -1,0 +1,5 @@
+"""Audit: leakage by splitting, metadata shortcuts, selection bias (simulated on band gaps), VAE latent space."""
+
+from matshift.pipelines.audit.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

@@ -1,0 +1,87 @@
+"""End to end: ``kedro run --pipeline hea_hardness --env smoke`` in a scratch project reading the mirror."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import PROJECT_ROOT, SHARED_DATASETS
+
+pytestmark = pytest.mark.e2e
+MPEA = SHARED_DATASETS / "mpea_borg2020" / "MPEA_dataset.csv"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """The project's conf in a temp folder; hea_hardness on two splits (four folds) for speed."""
+    root = tmp_path_factory.mktemp("project")
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", root)
+    shutil.copy(PROJECT_ROOT / ".telemetry", root)
+    (root / "src").mkdir()
+    shutil.copytree(PROJECT_ROOT / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
+    (root / "conf" / "local").mkdir()
+    path = root / "conf" / "base" / "parameters_datasets.yml"
+    declarations = yaml.safe_load(path.read_text())
+    declarations["datasets"]["hea_hardness"]["splits"] = ["process_shift", "year_split"]
+    path.write_text(yaml.safe_dump(declarations, sort_keys=False))
+    return root
+
+
+def kedro(project: Path, *args: str, mirror: Path | None) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "COLUMNS": "1000",
+    }
+    env.pop("KEDRO_ENV", None)
+    env.pop("MATSHIFT_DATA_MIRROR", None)
+    if mirror is not None:
+        env["MATSHIFT_DATA_MIRROR"] = str(mirror)
+    kedro_cli = Path(sys.executable).parent / "kedro"
+    return subprocess.run(
+        [str(kedro_cli), *args], cwd=project, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def test_case_study_alone_offline_says_where_to_get_the_file(project):
+    result = kedro(project, "run", "--pipeline", "hea_hardness", "--env", "smoke", mirror=None)
+    assert result.returncode != 0
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "raw.githubusercontent.com/CitrineInformatics/MPEA_dataset" in output
+    assert "MATSHIFT_DATA_MIRROR" in output and "mpea_borg2020/MPEA_dataset.csv" in output
+
+
+@pytest.mark.skipif(not MPEA.is_file(), reason=f"no shared mirror with {MPEA}")
+def test_hea_hardness_smoke_run(project):
+    result = kedro(project, "run", "--pipeline", "hea_hardness", "--env", "smoke", mirror=SHARED_DATASETS)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    summary = json.loads(
+        (project / "data/08_reporting/validation/hea_hardness/validation_summary.json").read_text()
+    )
+    assert summary["reconciled"] and summary["rows_in"] == summary["accepted"] + summary["quarantined"]
+    quarantine = pd.read_csv(project / "data/03_primary/hea_hardness/quarantine.csv")
+    assert quarantine["source_row"].nunique() == summary["quarantined"]
+    metrics = json.loads((project / "data/08_reporting/evaluation/hea_hardness/metrics.json").read_text())
+    assert set(metrics) == {"process_shift", "year_split"}
+    models = set(metrics["process_shift"])
+    assert {"dummy", "erm", "catboost_monotonic", "phase_rule_mlp", "dann", "catboost_cvplus"} <= models
+    for key in ("mae", "worst_group_mae", "coverage_90", "width_90", "flag_auroc"):
+        assert key in metrics["process_shift"]["erm"] and key in metrics["process_shift"]["dann"]
+    predictions = pd.read_parquet(
+        project / "data/08_reporting/evaluation/hea_hardness/all_predictions.parquet"
+    )
+    assert predictions[["lower", "upper", "ood_score"]].notna().all().all()
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    assert mlflow.get_experiment_by_name("matshift/hea_hardness") is not None
