@@ -1,7 +1,10 @@
 """Pipeline registry: every stage, once per dataset declared in conf/<env>/parameters_datasets.yml.
 
 Registered names: ``__default__`` (everything), one per stage (``ingest`` ... ``evaluate``, across all
-datasets, as the DVC stages run them) and one per dataset (e.g. ``expt_gap``).
+datasets, as the DVC stages run them) and one per dataset (e.g. ``expt_gap``). A case study
+(``case_study:`` in its declaration) runs the case_study pipeline's stages; it is always registered under
+its own name, and joins ``__default__`` and the stage pipelines only when its raw file is cached or in
+``MATSHIFT_DATA_MIRROR`` (a warning names the ones left out).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 - ``near_duplicates``: test compositions with a near-duplicate (same elements, close fractions) in training;
 - ``shortcuts``: whether metadata columns (lab, source paper, year, batch) carry the prediction;
-- ``selection_bias``: failed experiments and censored targets, feasibility classifier, inverse-propensity weights;
+- ``selection_bias``: failed experiments, censored targets, a feasibility classifier, inverse-propensity
+  weights;
 - ``latent``: a variational autoencoder on the descriptors (latent features and an OOD score).
 """

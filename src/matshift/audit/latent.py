@@ -105,10 +105,14 @@ class DescriptorVAE(TransformerMixin, BaseEstimator):
         """Latent means, one column per latent dimension."""
         check_is_fitted(self, "network_")
         with torch.no_grad():
-            return self.network_.mean(self.network_.encoder(self._tensor(np.asarray(X, dtype=np.float64)))).numpy()
+            return self.network_.mean(
+                self.network_.encoder(self._tensor(np.asarray(X, dtype=np.float64)))
+            ).numpy()
 
     def latent_frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame(self.transform(X), index=X.index, columns=[f"vae_{i}" for i in range(self.n_latent)])
+        return pd.DataFrame(
+            self.transform(X), index=X.index, columns=[f"vae_{i}" for i in range(self.n_latent)]
+        )
 
     def reconstruction_error(self, X) -> np.ndarray:
         """Mean squared error of the decoded latent mean, in standardised units."""

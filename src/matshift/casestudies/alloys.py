@@ -234,7 +234,10 @@ def make_splits(table: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
 
 # Physics-informed models: the sign of each constraint and why is documented in
 # conf/base/parameters_case_studies.yml next to the `monotone` maps.
+# `phase_rule_mlp_unconstrained` is the control: the same network and recipe with the penalty off, so
+# the difference measures the phase rules alone (erm is catboost_monotonic's control, same trees).
 PHYSICS_MODELS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "catboost_monotonic": lambda params: MonotonicCatBoost(**params),
     "phase_rule_mlp": lambda params: MonotonicPenaltyMLP(**params),
+    "phase_rule_mlp_unconstrained": lambda params: MonotonicPenaltyMLP(**{**params, "penalty_weight": 0.0}),
 }

@@ -200,8 +200,9 @@ def audit_markdown(audit: dict[str, Any]) -> str:
         for column, entry in shortcuts["columns"].items():
             lines.append(
                 f"| {column} | {_format(entry['permutation_mae_rise'])} | "
-                f"{_format(entry['group_to_random_mae_ratio'])} | {_format(entry['domain_balanced_accuracy'])} "
-                f"({_format(entry['domain_chance'])}) | {', '.join(entry['flags']) or '-'} |"
+                f"{_format(entry['group_to_random_mae_ratio'])} | "
+                f"{_format(entry['domain_balanced_accuracy'])} ({_format(entry['domain_chance'])}) | "
+                f"{', '.join(entry['flags']) or '-'} |"
             )
         lines.append("")
     bias = audit["selection_bias_simulated"]
@@ -213,10 +214,14 @@ def audit_markdown(audit: dict[str, Any]) -> str:
         "",
         "| fit | test MAE (mean over folds) | training-target mean estimate |",
         "|---|---|---|",
-        f"| all labels (reference) | {_format(mean['test_mae_all_labels'])} | "
-        f"{_format(mean['train_mean_all_labels'])} |",
-        f"| naive (labelled rows only) | {_format(mean['test_mae_naive'])} | {_format(mean['train_mean_naive'])} |",
-        f"| inverse-propensity weighted | {_format(mean['test_mae_ipw'])} | {_format(mean['train_mean_ipw'])} |",
+        *(
+            f"| {label} | {_format(mean[f'test_mae_{key}'])} | {_format(mean[f'train_mean_{key}'])} |"
+            for key, label in (
+                ("all_labels", "all labels (reference)"),
+                ("naive", "naive (labelled rows only)"),
+                ("ipw", "inverse-propensity weighted"),
+            )
+        ),
         "",
         f"IPW beats naive on {bias['ipw_wins_folds']} of {bias['n_folds']} folds.",
         "",

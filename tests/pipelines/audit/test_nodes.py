@@ -45,7 +45,9 @@ def features(table):
     unique = pd.unique(table["composition"])
     rng = np.random.default_rng(1)
     oxygen = np.array([float(c[1 : c.index("Fe")] or 1) for c in unique])
-    frame = pd.DataFrame(rng.normal(size=(len(unique), 5)), index=unique, columns=[f"d{i}" for i in range(4)] + ["x"])
+    frame = pd.DataFrame(
+        rng.normal(size=(len(unique), 5)), index=unique, columns=[f"d{i}" for i in range(4)] + ["x"]
+    )
     frame["frac p valence electrons"] = oxygen / 40
     return frame
 
@@ -62,7 +64,11 @@ def splits(table):
         ("leave_cluster_out", 1, "cluster_1", table["oxygen"].to_numpy() < 10),
     ):
         for role, mask in (("train", ~test), ("test", test)):
-            rows.append(pd.DataFrame({"split": split, "fold": fold, "fold_name": name, "role": role, "sample_id": ids[mask]}))
+            rows.append(
+                pd.DataFrame(
+                    {"split": split, "fold": fold, "fold_name": name, "role": role, "sample_id": ids[mask]}
+                )
+            )
     return pd.concat(rows, ignore_index=True)
 
 

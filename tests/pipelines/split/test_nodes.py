@@ -122,3 +122,13 @@ def test_audit_fails_an_ood_split_that_leaks(table):
     )
     with pytest.raises(LeakageError, match=r"demo: .*leave_cluster_out fold 0.*NaCl"):
         audit_leakage(table, leaky, "demo")
+
+
+def test_failed_and_censored_rows_stay_out_of_the_property_folds(table, features):
+    table = table.assign(outcome="success", target_censored=False)
+    table.loc[0, ["outcome", "target"]] = ["failed", np.nan]
+    table.loc[1, "target_censored"] = True
+    declaration = {"splits": ["leave_cluster_out"]}
+    splits = make_splits(table, features, {"rows_in": len(table)}, declaration, SPLIT_PARAMS)
+    assert not {"s0", "s1"} & set(splits["sample_id"])
+    assert set(splits["sample_id"]) == set(table["sample_id"]) - {"s0", "s1"}

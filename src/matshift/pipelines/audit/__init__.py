@@ -1,4 +1,4 @@
-"""Audit: leakage by splitting, metadata shortcuts, selection bias (simulated on band gaps), VAE latent space."""
+"""Audit: leakage by splitting, metadata shortcuts, selection bias (simulated on band gaps), VAE latents."""
 
 from matshift.pipelines.audit.pipeline import create_pipeline
 

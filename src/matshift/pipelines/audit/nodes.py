@@ -105,11 +105,12 @@ def selection_bias_audit(
             continue
         train_X, train_y = X.loc[train_ids], y.loc[train_ids].to_numpy()
         labelled = simulate_selection_bias(
-            descriptor[position.loc[train_ids]], params["strength"], params["base_rate"], params["seed"] + fold
+            descriptor[position.loc[train_ids]],
+            params["strength"],
+            params["base_rate"],
+            params["seed"] + fold,
         )
-        propensity_model = FeasibilityClassifier(
-            estimator=_propensity_estimator(params["propensity_C"])
-        )
+        propensity_model = FeasibilityClassifier(estimator=_propensity_estimator(params["propensity_C"]))
         fits = naive_and_weighted_fits(
             train_X,
             train_y,
@@ -135,9 +136,7 @@ def selection_bias_audit(
         folds.append(entry)
     frame = pd.DataFrame(folds)
     summary = {
-        key: float(frame[key].mean())
-        for key in frame.columns
-        if key.startswith(("test_mae_", "train_mean_"))
+        key: float(frame[key].mean()) for key in frame.columns if key.startswith(("test_mae_", "train_mean_"))
     }
     return {
         "simulated": True,

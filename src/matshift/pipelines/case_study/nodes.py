@@ -154,7 +154,11 @@ def split_case_study(
 def audit_case_study_leakage(
     table: pd.DataFrame, splits: pd.DataFrame, declaration: dict[str, Any], dataset: str
 ) -> dict[str, Any]:
-    """Per fold: rows on each side, rows left out, and no ``leakage_key`` value on both sides."""
+    """Per fold: rows on each side, rows left out, and no ``leakage_key`` value on both sides.
+
+    ``n_left_out_sharing_test_key`` counts the rows on neither side whose key is a test row's: the train
+    rows a module dropped for sharing a test composition, plus rows outside the split's design that
+    happen to share it (e.g. a composition's other processing routes in ``process_shift``)."""
     key = _leakage_key(table, declaration)
     folds, leaks = [], []
     for split, fold, fold_name, train_ids, test_ids in split_folds(splits):

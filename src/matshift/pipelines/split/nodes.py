@@ -109,6 +109,15 @@ SPLIT_BUILDERS: dict[str, Callable[..., pd.DataFrame]] = {
 }
 
 
+def property_rows(materials_table: pd.DataFrame) -> pd.DataFrame:
+    """Rows the property model learns from: failed experiments (no target) and censored targets stay in
+    the materials table for the feasibility classifier and the selection-bias audit, not in the folds."""
+    keep = materials_table["target"].notna()
+    if "target_censored" in materials_table:
+        keep &= ~materials_table["target_censored"].fillna(False).astype(bool)
+    return materials_table[keep]
+
+
 def make_splits(
     materials_table: pd.DataFrame,
     features: pd.DataFrame,
@@ -122,8 +131,9 @@ def make_splits(
         raise ValueError(
             f"unknown split(s) {unknown} in parameters_datasets.yml; known: {sorted(SPLIT_BUILDERS)}"
         )
+    table = property_rows(materials_table)
     frames = [
-        SPLIT_BUILDERS[name](materials_table, features, split_params[name], validation_summary["rows_in"])
+        SPLIT_BUILDERS[name](table, features, split_params[name], validation_summary["rows_in"])
         for name in declaration["splits"]
     ]
     if not frames:
