@@ -37,6 +37,7 @@ from sklearn.model_selection import GroupKFold
 
 from matshift.casestudies.electrolyte_physics import PHYSICS_MODELS, TEMPERATURE_COLUMN, TEMPERATURE_FEATURES
 from matshift.chemistry.formula import parse_formula
+from matshift.pipelines.split.nodes import fold_frame
 
 __all__ = [
     "METADATA_COLUMNS",
@@ -451,20 +452,6 @@ def _drop_train_sharing_test(splits: pd.DataFrame, key: pd.Series) -> pd.DataFra
     return splits[~shared].reset_index(drop=True)
 
 
-def _fold_frame(
-    split: str, fold: int, fold_name: str, table: pd.DataFrame, is_test: np.ndarray, is_train: np.ndarray
-) -> pd.DataFrame:
-    parts = [
-        pd.DataFrame({"role": role, "sample_id": table.loc[mask, "sample_id"].to_numpy()})
-        for role, mask in (("train", is_train), ("test", is_test))
-    ]
-    frame = pd.concat(parts, ignore_index=True)
-    frame.insert(0, "fold_name", fold_name)
-    frame.insert(0, "fold", fold)
-    frame.insert(0, "split", split)
-    return frame
-
-
 def _temperature_extrapolation(table: pd.DataFrame, params: dict[str, Any], _: np.ndarray) -> pd.DataFrame:
     low, high = float(params["train_min_K"]), float(params["train_max_K"])
     temperature = table[TEMPERATURE_COLUMN].to_numpy(dtype=float)
@@ -472,7 +459,7 @@ def _temperature_extrapolation(table: pd.DataFrame, params: dict[str, Any], _: n
     folds = [(f"below_{low:g}K", temperature < low), (f"above_{high:g}K", temperature > high)]
     return pd.concat(
         [
-            _fold_frame("temperature_extrapolation", fold, name, table, is_test, is_train)
+            fold_frame("temperature_extrapolation", fold, name, table, is_test, is_train)
             for fold, (name, is_test) in enumerate(folds)
         ],
         ignore_index=True,
@@ -490,7 +477,7 @@ def _leave_one_salt_out(table: pd.DataFrame, params: dict[str, Any], _: np.ndarr
         )
     return pd.concat(
         [
-            _fold_frame("leave_one_salt_out", fold, name, table, salt == name, salt != name)
+            fold_frame("leave_one_salt_out", fold, name, table, salt == name, salt != name)
             for fold, name in enumerate(salts)
         ],
         ignore_index=True,
@@ -506,7 +493,7 @@ def _paper_group_cv(table: pd.DataFrame, params: dict[str, Any], formulations: n
         is_test = np.zeros(len(table), dtype=bool)
         is_test[test_index] = True
         is_train = ~is_test & ~np.isin(formulations, formulations[is_test])
-        frames.append(_fold_frame("paper_group_cv", fold, f"papers_fold_{fold}", table, is_test, is_train))
+        frames.append(fold_frame("paper_group_cv", fold, f"papers_fold_{fold}", table, is_test, is_train))
     return pd.concat(frames, ignore_index=True)
 
 

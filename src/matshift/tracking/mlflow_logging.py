@@ -229,8 +229,8 @@ def register_champion(
     tags: Mapping[str, str],
     alias: str = "champion",
 ) -> str:
-    """Log the champion artefact as an MLflow pyfunc model, register it as a new version of
-    ``matshift-<dataset>`` and point ``alias`` at it. Returns the version."""
+    """Log the champion artefact as an MLflow pyfunc model (experiment ``matshift/<dataset>/champion``),
+    register it as a new version of ``matshift-<dataset>`` and point ``alias`` at it. Returns the version."""
     import mlflow
     from mlflow import MlflowClient
 
@@ -239,7 +239,7 @@ def register_champion(
 
     name = registered_model_name(dataset)
     digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
-    mlflow.set_experiment(f"{EXPERIMENT_PREFIX}/{dataset}")
+    mlflow.set_experiment(f"{EXPERIMENT_PREFIX}/{dataset}/champion")
     run_tags = {**tags, "model": choice["model"], "champion_sha256": digest}
     with mlflow.start_run(run_name=f"champion · {choice['model']}", tags=run_tags):
         mlflow.log_params(flatten({"champion": dict(choice)}))

@@ -258,7 +258,7 @@ def robust_case_study(
             _leakage_key(table, declaration),
             splits,
             ((low - offset) / scale, (high - offset) / scale),
-            params["robust"],
+            {**params["robust"], "max_fit_rows": declaration.get("robust_max_fit_rows")},
         )
     for column in ("target", "prediction", "lower", "upper"):
         predictions[column] = predictions[column] * scale + offset

@@ -240,6 +240,9 @@ def robust_fold_predictions(
         fit_ids, cal_ids = calibration_split(
             train_ids, composition, robust_params["calibration_fraction"], seed
         )
+        max_fit_rows = robust_params.get("max_fit_rows")
+        if max_fit_rows and len(fit_ids) > max_fit_rows:  # dense series: a sample of the fit rows suffices
+            fit_ids = np.random.default_rng(seed).choice(fit_ids, max_fit_rows, replace=False)
         test = fold_part(X, y, group, test_ids)
         predicted, flag = predict_with_uncertainty(
             fold_part(X, y, group, fit_ids), fold_part(X, y, group, cal_ids), test, robust_params, clip

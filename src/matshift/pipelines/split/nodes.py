@@ -39,7 +39,7 @@ def matbench_cv_splits(table: pd.DataFrame, params: dict[str, Any], n_source_row
     frames = []
     for fold, (_, test_positions) in enumerate(kfold.split(np.arange(n_source_rows))):
         is_test = np.isin(position, test_positions)
-        frames.append(_fold_frame("matbench_cv", fold, f"fold_{fold}", table, is_test, ~is_test))
+        frames.append(fold_frame("matbench_cv", fold, f"fold_{fold}", table, is_test, ~is_test))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -58,7 +58,7 @@ def leave_cluster_out_splits(
     cluster_of = dict(zip(compositions, kmeans.fit_predict(standardised), strict=True))
     cluster = table["composition"].map(cluster_of).to_numpy()
     frames = [
-        _fold_frame("leave_cluster_out", fold, f"cluster_{fold}", table, cluster == fold, cluster != fold)
+        fold_frame("leave_cluster_out", fold, f"cluster_{fold}", table, cluster == fold, cluster != fold)
         for fold in range(params["n_clusters"])
     ]
     return pd.concat(frames, ignore_index=True)
@@ -71,7 +71,7 @@ def element_holdout_splits(table: pd.DataFrame, params: dict[str, Any]) -> pd.Da
     for fold, (family, elements) in enumerate(params["families"].items()):
         holding = set(compositions[compositions.map(lambda c, e=elements: contains_any(c, e))])
         is_test = table["composition"].isin(holding).to_numpy()
-        frames.append(_fold_frame("element_holdout", fold, family, table, is_test, ~is_test))
+        frames.append(fold_frame("element_holdout", fold, family, table, is_test, ~is_test))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -80,10 +80,10 @@ def target_extrapolation_splits(table: pd.DataFrame, params: dict[str, Any]) -> 
     median_target = table.groupby("composition")["target"].median()
     threshold = median_target.quantile(params["quantile"])
     is_test = table["composition"].map(median_target >= threshold).to_numpy(dtype=bool)
-    return _fold_frame("target_extrapolation", 0, f"target_ge_{threshold:.3g}", table, is_test, ~is_test)
+    return fold_frame("target_extrapolation", 0, f"target_ge_{threshold:.3g}", table, is_test, ~is_test)
 
 
-def _fold_frame(
+def fold_frame(
     split: str, fold: int, fold_name: str, table: pd.DataFrame, is_test: np.ndarray, is_train: np.ndarray
 ) -> pd.DataFrame:
     parts = [
