@@ -143,7 +143,10 @@ def _runs_robust(declaration: dict) -> bool:
 
 def _audit_for_dataset(template: Pipeline, dataset: str) -> Pipeline:
     """Namespace the audit stage; ``params:audit`` is project-wide, like the shared stage parameters."""
-    return pipeline(template, namespace=dataset, parameters={"params:audit": "params:audit"})
+    parameters = {"params:audit": "params:audit"}
+    if "params:dataset" in template.inputs():  # the case studies' audit reads its declaration
+        parameters["params:dataset"] = f"params:datasets.{dataset}"
+    return pipeline(template, namespace=dataset, parameters=parameters)
 
 
 def _case_study_available(dataset: str, declaration: dict) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matshift.audit.shortcuts import ShortcutThresholds, audit_shortcuts
 from matshift.casestudies import case_study_module
 from matshift.models import build_model
 from matshift.pipelines.robust.nodes import calibration_split, robust_fold_predictions
@@ -59,7 +60,7 @@ def _torch_threads(n_threads: int | None) -> Iterator[None]:
 def _leakage_key(table: pd.DataFrame, declaration: dict[str, Any]) -> pd.Series:
     """What must never sit on both sides of a fold (``leakage_key``, default the sample itself)."""
     column = declaration.get("leakage_key") or "sample_id"
-    return table.set_index("sample_id")[column].astype(str)
+    return pd.Series(table[column].astype(str).to_numpy(), index=table["sample_id"].to_numpy(), name=column)
 
 
 def clean_case_study(
@@ -275,3 +276,24 @@ def collect_case_study_predictions(
     flags = robust_predictions[keys + FLAG_COLUMNS].drop_duplicates(subset=keys)
     with_flags = predictions.drop(columns=FLAG_COLUMNS, errors="ignore").merge(flags, on=keys, how="left")
     return pd.concat([with_flags, robust_predictions], ignore_index=True)
+
+
+def audit_case_study_shortcuts(
+    table: pd.DataFrame, features: pd.DataFrame, declaration: dict[str, Any], audit_params: dict[str, Any]
+) -> dict[str, Any]:
+    """The Clever-Hans audit over the domain module's metadata columns (source paper, year...): can they
+    stand in for the descriptors? Folds keep the leakage key (e.g. a composition) on one side."""
+    params = audit_params["shortcuts"]
+    present = [c for c in _module(declaration).METADATA_COLUMNS if c in table.columns]
+    report = audit_shortcuts(
+        features.loc[table["sample_id"]],
+        table["target"].to_numpy(),
+        table[present],
+        groups=_leakage_key(table, declaration).to_numpy(),
+        model_factory=lambda: build_model("erm", audit_params["model"]),
+        thresholds=ShortcutThresholds(**params["thresholds"]),
+        n_splits=params["n_splits"],
+        max_classes=params["max_classes"],
+        fail_on_shortcut=params["fail_on_shortcut"],
+    )
+    return {"shortcuts_audit": {"metadata_columns": present, **report}}

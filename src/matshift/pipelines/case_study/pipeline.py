@@ -5,6 +5,7 @@ from kedro.pipeline import Pipeline, node
 
 from matshift.pipelines.case_study.nodes import (
     audit_case_study_leakage,
+    audit_case_study_shortcuts,
     clean_case_study,
     collect_case_study_predictions,
     featurize_case_study,
@@ -92,6 +93,16 @@ def create_pipelines(dataset: str) -> dict[str, Pipeline]:
                     outputs="parity_plots",
                     name="parity_plots",
                 ),
+            ]
+        ),
+        "audit": Pipeline(
+            [
+                node(
+                    audit_case_study_shortcuts,
+                    inputs=["materials_table", "features", "params:dataset", "params:audit"],
+                    outputs="audit",
+                    name="audit_case_study_shortcuts",
+                )
             ]
         ),
     }
