@@ -13,6 +13,7 @@ PARAMS = {
     "holdback_fraction": 0.3,
     "min_group_rows": 3,
     "max_in_distribution_degradation": 0.05,
+    "min_relative_improvement": 0.02,
     "random_state": 0,
 }
 
