@@ -10,6 +10,7 @@ import pickle
 from typing import Any
 
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
 
 
@@ -19,8 +20,7 @@ class ChampionPyfunc(mlflow.pyfunc.PythonModel):
             self.champion = pickle.load(handle)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-        groups = model_input["group"].to_numpy() if "group" in model_input else None
         X = model_input.drop(columns="group", errors="ignore")
-        groups = groups if groups is not None else [""] * len(X)
+        groups = model_input["group"].to_numpy() if "group" in model_input else np.full(len(X), "", object)
         columns = self.champion.predict_with_uncertainty(X, groups)
         return pd.DataFrame({k: v for k, v in columns.items() if v is not None}, index=X.index)

@@ -113,8 +113,13 @@ def monitor_plant_batches(
     }
     sources = (source_polymorphs, source_models, source_folds)
     predictions, experiments, reports, challengers = {}, {}, {}, {}
-    summary: dict[str, Any] = {"dataset": dataset, "champion": champion, "batches": {}, "bad_files": []}
-    summary["bad_files"] = [counts for key, counts in plant_counts.items() if key.startswith("file:")]
+    bad_files = [counts for key, counts in plant_counts.items() if key.startswith("file:")]
+    summary: dict[str, Any] = {
+        "dataset": dataset,
+        "champion": champion,
+        "batches": {},
+        "bad_files": bad_files,
+    }
     for batch, rows in plant_table.groupby("batch", sort=True):
         batch_features = featurize_materials(rows)
         scored = score_batch(rows, batch_features, *sources, champion_model)
