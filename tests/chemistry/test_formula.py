@@ -55,3 +55,30 @@ def test_anion_class_and_family_membership():
     assert anion_class("Ni3Al") == "intermetallic"
     assert anion_class("Si") == "element"
     assert contains_any("NaCl", ["Cl", "Br"]) and not contains_any("NaCl", ["O"])
+
+
+@pytest.mark.parametrize(
+    ("formula", "reason"),
+    [
+        ("Fe" + "9" * 400 + "O", "invalid_amount"),  # float() gives inf: no OverflowError, no crash
+        ("(Fe" + "9" * 200 + ")" + "9" * 200 + "O", "invalid_amount"),  # finite amounts, product overflows
+        ("Fe0O", "invalid_amount"),  # an explicit zero is not elemental oxygen
+        ("Fe0.0O", "invalid_amount"),
+        ("Fe-1O", "invalid_amount"),
+        ("0H2O", "invalid_amount"),
+        ("Fe0.0000000001O", "negligible_amount"),  # below what the canonical key can show
+        ("Fe" + "9" * 300 + "O", "negligible_amount"),  # O at 1e-300
+    ],
+)
+def test_amounts_that_would_change_the_compound_raise_with_reason(formula, reason):
+    with pytest.raises(FormulaError) as error:
+        canonical_composition(formula)
+    assert error.value.reason == reason
+
+
+def test_declared_minimum_atomic_fraction():
+    assert parse_formula("Ga0.001Te1Pb0.999") == pytest.approx({"Ga": 0.001, "Te": 1, "Pb": 0.999})
+    with pytest.raises(FormulaError, match="Ga has atomic fraction 0.0005") as error:
+        canonical_composition("Ga0.001Te1Pb0.999", 1e-3)
+    assert error.value.reason == "negligible_amount"
+    assert canonical_composition("Ga0.001Te1Pb0.999", 1e-5) == "GaTe1000Pb999"

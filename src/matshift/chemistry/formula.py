@@ -4,6 +4,10 @@ The parser accepts what materials datasets actually contain: nested parentheses 
 multipliers (``Ag(W3Br7)2``), decimal amounts (``Al0.5Ga0.5As``), hydrate dots (``CuSO4·5H2O``) and
 space-separated tokens (``Al0.25 Co1 Fe1 Ni1``). It is pure Python and dependency free so that every
 pipeline can call it on 100k formulas in about a second.
+
+An amount never changes a compound's meaning silently: a zero, negative, non-finite or overflowing amount
+raises ``FormulaError`` with reason ``invalid_amount``, and an element whose atomic fraction is below the
+caller's declared minimum (or too small for the canonical key to show) raises ``negligible_amount``.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ ELEMENT_SYMBOLS: tuple[str, ...] = (
 ).split()
 ATOMIC_NUMBER: dict[str, int] = {symbol: z for z, symbol in enumerate(ELEMENT_SYMBOLS, start=1)}
 
-_TOKEN = re.compile(r"([A-Z][a-z]*)|(\d*\.\d+|\d+)|([(\[{])|([)\]}])|(\s+)|(.)")
+# A minus sign is read with its number so that ``Fe-1O`` is a negative amount, not a stray character.
+_TOKEN = re.compile(r"([A-Z][a-z]*)|(-?\d*\.\d+|-?\d+)|([(\[{])|([)\]}])|(\s+)|(.)")
 _HYDRATE_SEPARATOR = re.compile(r"\s*[·•*]\s*")
-_AMOUNT_TOLERANCE = 1e-8
 _MAX_DENOMINATOR = 1000
+_CANONICAL_DECIMALS = 6  # non-rational compositions are keyed by fractions rounded to this many decimals
 
 
 class FormulaError(ValueError):
@@ -37,30 +42,55 @@ class FormulaError(ValueError):
         self.reason = reason
 
 
-def parse_formula(formula: str) -> dict[str, float]:
+def parse_formula(formula: str, min_fraction: float = 0.0) -> dict[str, float]:
     """Return ``{element: amount}`` for a formula, summing repeated elements.
 
-    Raises ``FormulaError`` with reason ``unparseable_formula`` for malformed text and
-    ``unknown_element`` for a well-formed symbol that is not an element.
+    Raises ``FormulaError`` with reason ``unparseable_formula`` for malformed text,
+    ``unknown_element`` for a well-formed symbol that is not an element, ``invalid_amount`` for a zero,
+    negative, non-finite or overflowing amount, and ``negligible_amount`` when an element's atomic
+    fraction is below ``min_fraction`` (the dataset's declared minimum).
     """
     if not isinstance(formula, str) or not formula.strip():
         raise FormulaError(str(formula), "empty formula")
     amounts: dict[str, float] = {}
     for part in _HYDRATE_SEPARATOR.split(formula.strip()):
-        multiplier, body = _leading_multiplier(part)
+        multiplier, body = _leading_multiplier(formula, part)
         for element, amount in _parse_group(formula, body).items():
             amounts[element] = amounts.get(element, 0.0) + multiplier * amount
-    amounts = {element: amount for element, amount in amounts.items() if amount > _AMOUNT_TOLERANCE}
     if not amounts:
-        raise FormulaError(formula, "no element with a positive amount")
+        raise FormulaError(formula, "no element")
+    for element, amount in amounts.items():
+        if not math.isfinite(amount):
+            raise FormulaError(formula, f"amount of {element} overflows", reason="invalid_amount")
+    total = math.fsum(amounts.values())
+    if not math.isfinite(total):
+        raise FormulaError(formula, "total amount overflows", reason="invalid_amount")
+    for element, amount in amounts.items():
+        if amount / total < min_fraction:
+            raise FormulaError(
+                formula,
+                f"{element} has atomic fraction {amount / total:.3g}, "
+                f"below the minimum atomic fraction {min_fraction:g}",
+                reason="negligible_amount",
+            )
     return amounts
 
 
-def _leading_multiplier(part: str) -> tuple[float, str]:
+def _amount(formula: str, text: str) -> float:
+    """A written amount: finite and positive, else ``invalid_amount`` (never dropped or clipped)."""
+    value = float(text)  # float() of a long digit string gives inf rather than raising
+    if not math.isfinite(value):
+        raise FormulaError(formula, f"amount {text[:20]}... is too large", reason="invalid_amount")
+    if value <= 0:
+        raise FormulaError(formula, f"amount {text} is not positive", reason="invalid_amount")
+    return value
+
+
+def _leading_multiplier(formula: str, part: str) -> tuple[float, str]:
     match = re.match(r"^(\d*\.\d+|\d+)(?=[A-Z(\[])", part)
     if match is None:
         return 1.0, part
-    return float(match.group(1)), part[match.end() :]
+    return _amount(formula, match.group(1)), part[match.end() :]
 
 
 def _parse_group(formula: str, text: str) -> dict[str, float]:
@@ -75,7 +105,7 @@ def _parse_group(formula: str, text: str) -> dict[str, float]:
         if number:
             if pending is None:
                 raise FormulaError(formula, f"amount {number} does not follow an element or group")
-            _add_scaled(stack[-1], pending, float(number))
+            _add_scaled(stack[-1], pending, _amount(formula, number))
             pending = None
             continue
         if pending is not None:
@@ -103,22 +133,24 @@ def _add_scaled(amounts: dict[str, float], group: dict[str, float], factor: floa
         amounts[element] = amounts.get(element, 0.0) + amount * factor
 
 
-def element_fractions(formula: str) -> dict[str, float]:
+def element_fractions(formula: str, min_fraction: float = 0.0) -> dict[str, float]:
     """Atomic fractions summing to one."""
-    amounts = parse_formula(formula)
-    total = sum(amounts.values())
+    amounts = parse_formula(formula, min_fraction)
+    total = math.fsum(amounts.values())
     return {element: amount / total for element, amount in amounts.items()}
 
 
 @cache
-def canonical_composition(formula: str) -> str:
+def canonical_composition(formula: str, min_fraction: float = 0.0) -> str:
     """Canonical reduced formula: equal for any two formulas of the same composition.
 
     Elements are ordered by atomic number. Amounts are scaled to the smallest integers when they are
     rational with a denominator up to 1000 (``Fe4O6`` -> ``Fe2O3``, ``Ag0.5Ge1Pb1.75S4`` ->
     ``S16Ge4Ag2Pb7``); otherwise they are normalised to sum to one and rounded to 6 decimals.
+    ``min_fraction``: see :func:`parse_formula`; a fraction too small for 6 decimals is
+    ``negligible_amount`` whatever it is, since the key could not tell the compound from one without it.
     """
-    amounts = parse_formula(formula)
+    amounts = parse_formula(formula, max(min_fraction, 0.5 * 10.0**-_CANONICAL_DECIMALS))
     ordered = sorted(amounts, key=ATOMIC_NUMBER.__getitem__)
     fractions = {
         element: Fraction(amounts[element]).limit_denominator(_MAX_DENOMINATOR) for element in ordered
@@ -128,8 +160,8 @@ def canonical_composition(formula: str) -> str:
         integers = {element: int(f * scale) for element, f in fractions.items()}
         divisor = math.gcd(*integers.values())
         return "".join(e + _format_amount(integers[e] // divisor) for e in ordered)
-    total = sum(amounts.values())
-    return "".join(e + _format_amount(round(amounts[e] / total, 6)) for e in ordered)
+    total = math.fsum(amounts.values())
+    return "".join(e + _format_amount(round(amounts[e] / total, _CANONICAL_DECIMALS)) for e in ordered)
 
 
 def _format_amount(amount: float) -> str:
@@ -137,4 +169,4 @@ def _format_amount(amount: float) -> str:
         return ""
     if float(amount).is_integer():
         return str(int(amount))
-    return f"{amount:.6f}".rstrip("0").rstrip(".")
+    return f"{amount:.{_CANONICAL_DECIMALS}f}".rstrip("0").rstrip(".")
