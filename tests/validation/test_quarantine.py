@@ -37,8 +37,14 @@ PLANTED = {
     "s009": ("schema_mismatch", {"group": pd.NA}),
     # Several failures: the priority order picks the reason, the detail lists them all.
     "s010": ("target_not_numeric", {"target_raw": "abc", "target": np.nan, "occurrence": 1}),
+    # Amounts that would change the compound: quarantined, never parsed as another composition.
+    "s011": ("invalid_amount", {"formula": "Fe0O", "composition": pd.NA, "composition_error": "invalid_amount"}),
+    "s012": (
+        "negligible_amount",
+        {"formula": "Fe0.0000000001O", "composition": pd.NA, "composition_error": "negligible_amount"},
+    ),
 }
-N_ROWS = 14  # rows s000, s011..s013 are clean
+N_ROWS = 16  # rows s000, s013..s015 are clean
 
 
 def planted_table() -> pd.DataFrame:
@@ -63,7 +69,7 @@ def test_each_planted_problem_quarantines_exactly_that_row_with_its_reason(valid
 def test_only_planted_rows_are_quarantined_and_the_rest_accepted_in_order(validated):
     accepted, quarantine, _, _ = validated
     assert quarantine["sample_id"].tolist() == sorted(PLANTED)
-    assert accepted["sample_id"].tolist() == ["s000", "s011", "s012", "s013"]
+    assert accepted["sample_id"].tolist() == ["s000", "s013", "s014", "s015"]
     assert list(accepted.columns) == [*MATERIALS_COLUMNS, "temperature_K"]
     assert list(quarantine.columns) == list(QUARANTINE_COLUMNS)
     assert quarantine["source_row"].tolist() == [int(s[1:]) + 2 for s in sorted(PLANTED)]
