@@ -8,6 +8,7 @@ created; outside a session ``KEDRO_ENV`` (default ``local``) decides.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,3 +29,150 @@ def load_declarations(conf_source: str | None = None, env: str | None = None) ->
     loader_args = {**settings.CONFIG_LOADER_ARGS, "default_run_env": env}
     loader = OmegaConfigLoader(conf_source=conf_source, **loader_args)
     return dict(loader["parameters"].get("datasets") or {})
+
+
+class DeclarationError(ValueError):
+    """A dataset declaration (parameters_datasets.yml) that is malformed or does not fit its source file."""
+
+
+# Keys a stage-pipeline declaration may use; case studies (`case_study:`) are read by their domain module.
+DECLARATION_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset(
+        {
+            "description",
+            "source",
+            "columns",
+            "composition",
+            "target",
+            "domain",
+            "group",
+            "process_columns",
+            "metadata_columns",
+            "duplicates",
+            "max_bad_fraction",
+            "splits",
+            "models",
+            "transfer",
+            "robust",
+            "monitor",
+        }
+    ),
+    "source": frozenset(
+        {"filepath", "sha256", "url", "mirror_name", "provenance", "file_format", "encoding", "load_args"}
+    ),
+    "columns": frozenset({"formula", "target", "outcome"}),
+    "composition": frozenset({"basis", "columns", "balance"}),
+    "target": frozenset({"name", "unit", "min", "max", "transform", "censored"}),
+    "group": frozenset({"column", "derive"}),
+    "transfer": frozenset({"source_dataset"}),
+}
+PROCESS_COLUMN_KEYS = frozenset({"column", "unit", "min", "max", "categories"})
+# Element-fraction bases: how the composition columns are written.
+COMPOSITION_BASES = ("at%", "wt%", "mole_fraction")
+TARGET_TRANSFORMS = ("log10",)
+# Splits on a declared column (`{leave_group_out: lab}`), beside the built-in names.
+COLUMN_SPLITS = ("leave_group_out", "predefined", "time")
+
+
+def check_declaration(dataset: str, declaration: Mapping[str, Any]) -> list[str]:
+    """Raise ``DeclarationError`` naming the dataset and key for an unknown or malformed key.
+
+    Returns warnings for keys that are valid but have no effect (e.g. ``monitor`` without ``robust``).
+    A case study's extra keys belong to its domain module and are not checked here.
+    """
+    if declaration.get("case_study"):
+        return []
+    for section, allowed in DECLARATION_KEYS.items():
+        value = declaration if not section else declaration.get(section)
+        if value is None:
+            continue
+        where = f"{dataset}.{section}" if section else dataset
+        if not isinstance(value, Mapping):
+            raise DeclarationError(f"{where}: expected a mapping in parameters_datasets.yml, got {value!r}")
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise DeclarationError(
+                f"{where}: unknown key(s) {unknown} in parameters_datasets.yml; known: {sorted(allowed)}"
+            )
+    columns = declaration.get("columns") or {}
+    composition = declaration.get("composition")
+    if "target" not in columns:
+        raise DeclarationError(f"{dataset}.columns: declare `target: <source column>`")
+    if ("formula" in columns) == bool(composition):
+        raise DeclarationError(
+            f"{dataset}: declare the composition once, either `columns: {{formula: <source column>}}` or "
+            "`composition: {basis: wt%, columns: {<element>: <source column>}, balance: <element>}`"
+        )
+    if composition:
+        _check_composition(dataset, composition)
+    target = declaration.get("target") or {}
+    if target.get("transform") not in (None, *TARGET_TRANSFORMS):
+        raise DeclarationError(
+            f"{dataset}.target.transform: {target['transform']!r} is not one of {TARGET_TRANSFORMS}"
+        )
+    for name, spec in (declaration.get("process_columns") or {}).items():
+        _check_process_column(dataset, name, spec)
+    for entry in declaration.get("splits") or []:
+        split_kind_and_column(dataset, entry)
+    if declaration.get("robust") and declaration.get("splits") and not declaration.get("transfer"):
+        # the robust stage reads the transfer design matrix (descriptors + source-domain columns)
+        raise DeclarationError(
+            f"{dataset}: `robust: true` needs `transfer: {{source_dataset: <dataset>}}` (the robust models "
+            "read the transfer design matrix); add a transfer source or remove `robust`"
+        )
+    return _ignored_keys(dataset, declaration)
+
+
+def _check_composition(dataset: str, composition: Mapping[str, Any]) -> None:
+    if composition.get("basis") not in COMPOSITION_BASES:
+        raise DeclarationError(
+            f"{dataset}.composition.basis: {composition.get('basis')!r} is not one of {COMPOSITION_BASES}"
+        )
+    if not isinstance(composition.get("columns"), Mapping) or not composition["columns"]:
+        raise DeclarationError(f"{dataset}.composition.columns: map each element to its source column")
+
+
+def _check_process_column(dataset: str, name: str, spec: Any) -> None:
+    where = f"{dataset}.process_columns.{name}"
+    if not isinstance(spec, Mapping):
+        raise DeclarationError(f"{where}: expected a mapping (column, unit, min, max or categories)")
+    unknown = sorted(set(spec) - PROCESS_COLUMN_KEYS)
+    if unknown:
+        raise DeclarationError(f"{where}: unknown key(s) {unknown}; known: {sorted(PROCESS_COLUMN_KEYS)}")
+    if "categories" in spec:
+        if not isinstance(spec["categories"], list) or not spec["categories"]:
+            raise DeclarationError(f"{where}.categories: give the allowed values as a non-empty list")
+        numeric = sorted({"unit", "min", "max"} & set(spec))
+        if numeric:
+            raise DeclarationError(f"{where}: a categorical column takes no {numeric}")
+
+
+def split_kind_and_column(dataset: str, entry: Any) -> tuple[str, str | None, dict[str, Any]]:
+    """``(kind, column, options)`` of a ``splits:`` entry: a built-in name or ``{kind: column}``.
+
+    ``{time: {column: year, test_from: 2018}}`` passes options along with the column.
+    """
+    if isinstance(entry, str):
+        return entry, None, {}
+    if isinstance(entry, Mapping) and len(entry) == 1:
+        ((kind, value),) = entry.items()
+        if kind in COLUMN_SPLITS:
+            if isinstance(value, str):
+                return kind, value, {}
+            if isinstance(value, Mapping) and isinstance(value.get("column"), str):
+                return kind, value["column"], {k: v for k, v in value.items() if k != "column"}
+    raise DeclarationError(
+        f"{dataset}.splits: {entry!r} is neither a split name nor one of "
+        f"{[f'{{{kind}: <column>}}' for kind in COLUMN_SPLITS]}"
+    )
+
+
+def _ignored_keys(dataset: str, declaration: Mapping[str, Any]) -> list[str]:
+    evaluated = bool(declaration.get("splits") and declaration.get("models"))
+    warnings = []
+    for key in ("transfer", "robust", "monitor"):
+        if declaration.get(key) and not evaluated:
+            warnings.append(f"{dataset}: `{key}` is ignored: the dataset declares no splits or no models")
+    if evaluated and declaration.get("monitor") and not declaration.get("robust"):
+        warnings.append(f"{dataset}: `monitor: true` is ignored: scoring plant batches needs `robust: true`")
+    return warnings

@@ -100,11 +100,18 @@ def validate_rules(rules: Mapping[str, Any], dataset: str) -> None:
         for key in ("min", "max"):
             if bounds.get(key) is not None and not isinstance(bounds[key], int | float):
                 raise ValueError(f"{dataset}: process column {column!r} {key} must be a number")
+        if "categories" in bounds and not (isinstance(bounds["categories"], list) and bounds["categories"]):
+            raise ValueError(f"{dataset}: process column {column!r} categories must be a non-empty list")
 
 
 def process_columns(rules: Mapping[str, Any]) -> list[str]:
     """Declared process columns, in declaration order."""
     return list((rules.get("process_columns") or {}).keys())
+
+
+def is_categorical(spec: Mapping[str, Any]) -> bool:
+    """A process column declared with ``categories`` (allowed values) rather than a numeric range."""
+    return "categories" in spec
 
 
 def expected_columns(rules: Mapping[str, Any]) -> list[str]:
@@ -143,14 +150,15 @@ def suite_expectations(rules: Mapping[str, Any]) -> list[dict[str, Any]]:
                 type_list=types,
             )
         )
-    for column in process_columns(rules):
+    for column, spec in (rules.get("process_columns") or {}).items():
+        categorical = is_categorical(spec)
         items.append(
             expect(
                 "expect_column_values_to_be_in_type_list",
                 "schema_mismatch",
-                f"Process column {column} is numeric.",
+                f"Process column {column} is {'text' if categorical else 'numeric'}.",
                 column=column,
-                type_list=_NUMBER_TYPES,
+                type_list=_STRING_TYPES if categorical else _NUMBER_TYPES,
             )
         )
     for column in _CONTRACT_NOT_NULL:
@@ -272,6 +280,17 @@ def suite_expectations(rules: Mapping[str, Any]) -> list[dict[str, Any]]:
             )
         )
     for column, bounds in (rules.get("process_columns") or {}).items():
+        if is_categorical(bounds):
+            items.append(
+                expect(
+                    "expect_column_values_to_be_in_set",
+                    "process_value_out_of_range",
+                    f"{column} is one of {bounds['categories']} when given.",
+                    column=column,
+                    value_set=list(bounds["categories"]),
+                )
+            )
+            continue
         items.append(
             expect(
                 "expect_column_values_to_be_between",
