@@ -38,7 +38,10 @@ PLANTED = {
     # Several failures: the priority order picks the reason, the detail lists them all.
     "s010": ("target_not_numeric", {"target_raw": "abc", "target": np.nan, "occurrence": 1}),
     # Amounts that would change the compound: quarantined, never parsed as another composition.
-    "s011": ("invalid_amount", {"formula": "Fe0O", "composition": pd.NA, "composition_error": "invalid_amount"}),
+    "s011": (
+        "invalid_amount",
+        {"formula": "Fe0O", "composition": pd.NA, "composition_error": "invalid_amount"},
+    ),
     "s012": (
         "negligible_amount",
         {"formula": "Fe0.0000000001O", "composition": pd.NA, "composition_error": "negligible_amount"},
