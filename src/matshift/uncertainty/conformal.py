@@ -122,3 +122,144 @@ def cv_plus_intervals(
     regressor.fit_conformalize(X_train, y_train, groups=groups)
     prediction, intervals = regressor.predict_interval(X_test)
     return np.asarray(prediction, dtype=float), intervals[:, 0, 0], intervals[:, 1, 0]
+
+
+def cqr_intervals(
+    calibration_low: np.ndarray,
+    calibration_high: np.ndarray,
+    calibration_target: np.ndarray,
+    test_low: np.ndarray,
+    test_high: np.ndarray,
+    alpha: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Conformalized quantile regression (Romano, Patterson, Candès 2019): the score
+    max(q_low - y, y - q_high) widens (or narrows) the model's own quantile band by one constant."""
+    target = np.asarray(calibration_target, dtype=float)
+    scores = np.maximum(np.asarray(calibration_low) - target, target - np.asarray(calibration_high))
+    correction = conformal_quantile(scores, alpha)
+    return np.asarray(test_low, dtype=float) - correction, np.asarray(test_high, dtype=float) + correction
+
+
+def binned_conformal_half_widths(
+    scores: np.ndarray,
+    calibration_score_of_bin: np.ndarray,
+    test_score_of_bin: np.ndarray,
+    alpha: float,
+    n_bins: int,
+    min_bin_size: int,
+) -> np.ndarray:
+    """Mondrian conformal over bins of a continuous score (e.g. the OOD score): bin edges are the
+    calibration rows' quantiles, one conformal quantile per bin; a small bin uses the pooled one.
+    Rows beyond the last edge fall in the last bin (the most out-of-distribution one)."""
+    edges = np.quantile(calibration_score_of_bin, np.linspace(0, 1, n_bins + 1)[1:-1])
+    calibration_bin = np.searchsorted(edges, calibration_score_of_bin, side="right")
+    test_bin = np.searchsorted(edges, test_score_of_bin, side="right")
+    half_width = np.full(len(test_bin), conformal_quantile(scores, alpha))
+    for bin_index in np.unique(test_bin):
+        in_bin = calibration_bin == bin_index
+        if in_bin.sum() >= min_bin_size:
+            half_width[test_bin == bin_index] = conformal_quantile(scores[in_bin], alpha)
+    return half_width
+
+
+def bounded_weighted_half_widths(
+    scores: np.ndarray,
+    calibration_weights: np.ndarray,
+    test_weights: np.ndarray,
+    alpha: float,
+    max_width_factor: float,
+) -> np.ndarray:
+    """Weighted conformal (Tibshirani et al. 2019) with each half-width capped at ``max_width_factor``
+    times the unweighted one: where the calibration rows cannot vouch for a test row the weighted
+    quantile is infinite, and an interval spanning the whole target range informs nobody."""
+    weighted = weighted_conformal_quantiles(scores, calibration_weights, test_weights, alpha)
+    pooled = conformal_quantile(scores, alpha)
+    return np.minimum(weighted, max_width_factor * pooled)
+
+
+# every interval a robust model can report, by name; the shift-aware calibration chooses among them
+INTERVAL_METHODS = (
+    "split",
+    "normalised",
+    "mondrian",
+    "weighted",
+    "gaussian",
+    "cqr",
+    "mondrian_ood",
+    "weighted_bounded",
+)
+
+
+def _ood_bin_scores(cal: dict[str, Any], test: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The binning score of Mondrian-by-OOD: the rows' own ``ood`` when given, else the mean
+    calibration percentile of their distance and domain signals."""
+    if cal.get("ood") is not None and test.get("ood") is not None:
+        return np.asarray(cal["ood"], dtype=float), np.asarray(test["ood"], dtype=float)
+    from matshift.uncertainty.ood import ood_scores
+
+    signals = [{n: part.get(n) for n in ("distance", "domain")} for part in (cal, test)]
+    return ood_scores(*signals)
+
+
+def conformal_intervals(
+    method: str,
+    alpha: float,
+    cal: dict[str, Any],
+    test: dict[str, Any],
+    min_group_size: int,
+    n_ood_bins: int = 3,
+    max_width_factor: float = 2.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) of the test rows by one of INTERVAL_METHODS.
+
+    ``cal`` and ``test`` hold per-row arrays: ``prediction`` (both), ``target`` (cal), and as the method
+    needs: ``std``, ``group``, ``weight`` (density ratio), ``q_low``/``q_high`` (a quantile band),
+    ``ood`` (or ``distance`` and ``domain``, from which an OOD score is made).
+    """
+    from matshift.uncertainty.metrics import MIN_STD, Z_90
+
+    prediction = np.asarray(test["prediction"], dtype=float)
+    if method == "gaussian":  # the model's own spread, no conformal correction: shows why one is needed
+        return prediction - Z_90 * test["std"], prediction + Z_90 * test["std"]
+    if method == "cqr":
+        if cal.get("q_low") is None or test.get("q_low") is None:
+            raise ValueError("cqr intervals need a model with a quantile band (q_low, q_high)")
+        return cqr_intervals(cal["q_low"], cal["q_high"], cal["target"], test["q_low"], test["q_high"], alpha)
+    common = {
+        "calibration_prediction": cal["prediction"],
+        "calibration_target": cal["target"],
+        "test_prediction": prediction,
+        "alpha": alpha,
+    }
+    if method == "split":
+        return split_conformal_intervals(**common)
+    if method == "normalised":
+        return split_conformal_intervals(
+            **common,
+            calibration_scale=np.maximum(cal["std"], MIN_STD),
+            test_scale=np.maximum(test["std"], MIN_STD),
+        )
+    if method == "mondrian":
+        return split_conformal_intervals(
+            **common,
+            calibration_groups=cal["group"],
+            test_groups=test["group"],
+            min_group_size=min_group_size,
+        )
+    if method == "weighted":
+        return split_conformal_intervals(
+            **common, calibration_weights=cal["weight"], test_weights=test["weight"]
+        )
+    scores = np.abs(np.asarray(cal["target"], dtype=float) - np.asarray(cal["prediction"], dtype=float))
+    if method == "mondrian_ood":
+        cal_ood, test_ood = _ood_bin_scores(cal, test)
+        half_width = binned_conformal_half_widths(
+            scores, cal_ood, test_ood, alpha, n_ood_bins, min_group_size
+        )
+    elif method == "weighted_bounded":
+        half_width = bounded_weighted_half_widths(
+            scores, cal["weight"], test["weight"], alpha, max_width_factor
+        )
+    else:
+        raise KeyError(f"unknown interval method {method!r}; choose one of {INTERVAL_METHODS}")
+    return prediction - half_width, prediction + half_width

@@ -47,6 +47,30 @@ def flag_auroc(target: np.ndarray, prediction: np.ndarray, uncertainty: np.ndarr
     return float(roc_auc_score(large, uncertainty))
 
 
+def error_flag_auroc(target: np.ndarray, prediction: np.ndarray, uncertainty: np.ndarray) -> float:
+    """AUROC of the uncertainty score for "absolute error above the median absolute error", among rows
+    with a non-zero target only: with half the band gaps exactly 0 (metals, small errors) an AUROC over
+    every row mostly measures whether the score separates metals from non-metals."""
+    nonzero = np.asarray(target) != 0
+    if nonzero.sum() < 2:
+        return float("nan")
+    error = np.abs(np.asarray(target)[nonzero] - np.asarray(prediction)[nonzero])
+    large = error > np.median(error)
+    if large.all() or not large.any():
+        return float("nan")
+    return float(roc_auc_score(large, np.asarray(uncertainty)[nonzero]))
+
+
+def unflagged_miss_rate(
+    target: np.ndarray, lower: np.ndarray, upper: np.ndarray, uncertain: np.ndarray
+) -> float:
+    """Fraction of the rows *not* flagged ``uncertain`` whose target falls outside the interval."""
+    trusted = ~np.asarray(uncertain, dtype=bool)
+    if not trusted.any():
+        return float("nan")
+    return 1.0 - coverage(np.asarray(target)[trusted], np.asarray(lower)[trusted], np.asarray(upper)[trusted])
+
+
 def selective_mae(
     target: np.ndarray, prediction: np.ndarray, uncertainty: np.ndarray, keep: float = 0.8
 ) -> float:
@@ -65,15 +89,18 @@ def interval_metrics(
     groups: np.ndarray,
     min_group_size: int,
     std: np.ndarray | None = None,
+    uncertain: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Every interval / flag metric of one fold."""
+    """Every interval / flag metric of one fold; ``uncertain`` (the flag) adds ``unflagged_miss_rate``
+    and ``flag_rate``. ``*_nonzero``: rows with a non-zero target only."""
     sigma = gaussian_std(lower, upper, std)
     group_coverage = [
         coverage(target[groups == g], lower[groups == g], upper[groups == g])
         for g in np.unique(groups)
         if (groups == g).sum() >= min_group_size
     ]
-    return {
+    nonzero = np.asarray(target) != 0
+    metrics = {
         "coverage_90": coverage(target, lower, upper),
         "width_90": float(np.mean(upper - lower)),
         "min_group_coverage_90": float(min(group_coverage)) if group_coverage else float("nan"),
@@ -81,4 +108,18 @@ def interval_metrics(
         "miscalibration_area": miscalibration_area(target, prediction, sigma),
         "flag_auroc": flag_auroc(target, prediction, uncertainty),
         "selective_mae_80": selective_mae(target, prediction, uncertainty),
+        "coverage_90_nonzero": (
+            coverage(target[nonzero], lower[nonzero], upper[nonzero]) if nonzero.any() else float("nan")
+        ),
+        "coverage_90_min_group": float(min(group_coverage)) if group_coverage else float("nan"),
+        "flag_auroc_nonzero": (
+            flag_auroc(target[nonzero], prediction[nonzero], uncertainty[nonzero])
+            if nonzero.any()
+            else float("nan")
+        ),
+        "flag_auroc_error": error_flag_auroc(target, prediction, uncertainty),
     }
+    if uncertain is not None:
+        metrics["unflagged_miss_rate"] = unflagged_miss_rate(target, lower, upper, uncertain)
+        metrics["flag_rate"] = float(np.mean(np.asarray(uncertain, dtype=bool)))
+    return metrics

@@ -21,6 +21,8 @@ def robust_params():
     params["model_params"]["coral"]["catboost_params"] = tiny_catboost
     params["cv_plus"]["base_params"]["catboost_params"] = tiny_catboost
     params["cv_plus"]["n_folds"] = 3
+    params["shift_calibrated"]["estimator_params"]["catboost_params"] = tiny_catboost
+    params["shift_calibrated"]["n_inner_folds"] = 3
     params["min_group_size"] = 3
     return params
 
@@ -36,7 +38,13 @@ def test_every_reported_model_predicts_every_test_row_with_an_interval_and_a_fla
         {"target": {"min": 0.0, "max": 20.0}},
         robust_params,
     )
-    expected = {*robust_params["reported"], robust_params["cv_plus"]["key"]}
+    shift = robust_params["shift_calibrated"]
+    expected = {
+        *robust_params["reported"],
+        robust_params["cv_plus"]["key"],
+        shift["key"],
+        *(f"{shift['key']}__{method}" for method in shift["interval_methods"]),
+    }
     assert set(predictions["model"]) == expected
     for _, rows in predictions.groupby("model"):
         assert len(rows) == len(data["target"]) and rows["sample_id"].is_unique

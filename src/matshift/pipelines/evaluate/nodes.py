@@ -45,8 +45,12 @@ def fold_metrics(fold: pd.DataFrame, min_group_size: int) -> dict[str, float]:
                 fold["ood_score"].to_numpy(),
                 fold["group"].to_numpy(),
                 min_group_size,
+                uncertain=fold["uncertain"].to_numpy(dtype=bool) if "uncertain" in fold else None,
             )
         )
+    if "interval_method" in fold and fold["interval_method"].notna().any():
+        # the method chosen on inner folds: averaged over folds, the share of folds that chose it
+        metrics.update({f"interval_method_{m}": 1.0 for m in fold["interval_method"].dropna().unique()})
     return metrics
 
 
@@ -61,7 +65,8 @@ def compute_metrics(predictions: pd.DataFrame, evaluate_params: dict[str, Any]) 
         per_fold = pd.DataFrame(
             [fold_metrics(fold, evaluate_params["min_group_size"]) for _, fold in rows.groupby("fold")]
         )
-        summary = {key: float(value) for key, value in per_fold.mean().items()}
+        chosen = {c: 0.0 for c in per_fold.columns if c.startswith("interval_method_")}
+        summary = {key: float(value) for key, value in per_fold.fillna(chosen).mean().items()}
         summary["n_folds"] = int(len(per_fold))
         summary["n_test"] = int(len(rows))
         if "in_source" in rows:
@@ -76,6 +81,8 @@ def compute_metrics(predictions: pd.DataFrame, evaluate_params: dict[str, Any]) 
         for model, summary in per_model.items():
             if model in in_distribution:
                 summary["ood_id_ratio"] = summary["mae"] / in_distribution[model]["mae"]
+                if "width_90" in summary and in_distribution[model].get("width_90"):
+                    summary["interval_width_ratio"] = summary["width_90"] / in_distribution[model]["width_90"]
     return metrics
 
 

@@ -23,11 +23,20 @@ from matshift.pipelines.train.nodes import split_folds
 from matshift.robust.density_ratio import SOURCE, TARGET, DomainClassifierDensityRatio
 from matshift.robust.registry import build_robust_model, supports_std
 from matshift.transfer.strategies import CatBoostTransfer, descriptor_columns
-from matshift.uncertainty.conformal import cv_plus_intervals, split_conformal_intervals
-from matshift.uncertainty.metrics import MIN_STD, Z_90
+from matshift.uncertainty.conformal import (  # noqa: F401 (INTERVAL_METHODS re-exported for callers)
+    INTERVAL_METHODS,
+    conformal_intervals,
+    cv_plus_intervals,
+)
+from matshift.uncertainty.ensembles import CatBoostQuantileRegressor, CatBoostUncertaintyRegressor
 from matshift.uncertainty.ood import flag_threshold, knn_distance, ood_reasons, ood_scores
+from matshift.uncertainty.shift_calibration import ShiftCalibratedRegressor
 
-INTERVAL_METHODS = ("split", "normalised", "mondrian", "weighted", "gaussian")
+# base models of the shift-calibrated key, by name in parameters_robust.yml (shift_calibrated.estimator)
+SHIFT_ESTIMATORS = {
+    "catboost_quantile": CatBoostQuantileRegressor,
+    "catboost_uncertainty": CatBoostUncertaintyRegressor,
+}
 
 
 def calibration_split(train_ids: np.ndarray, compositions: pd.Series, fraction: float, seed: int):
@@ -39,37 +48,16 @@ def calibration_split(train_ids: np.ndarray, compositions: pd.Series, fraction: 
 
 
 def intervals(
-    method: str, alpha: float, cal: dict[str, np.ndarray], test: dict[str, np.ndarray], min_group_size: int
+    method: str,
+    alpha: float,
+    cal: dict[str, np.ndarray],
+    test: dict[str, np.ndarray],
+    min_group_size: int,
+    n_ood_bins: int = 3,
+    max_width_factor: float = 2.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(lower, upper) of the test rows by one of INTERVAL_METHODS."""
-    if method == "gaussian":  # the model's own spread, no conformal correction: shows why one is needed
-        return test["prediction"] - Z_90 * test["std"], test["prediction"] + Z_90 * test["std"]
-    common = {
-        "calibration_prediction": cal["prediction"],
-        "calibration_target": cal["target"],
-        "test_prediction": test["prediction"],
-        "alpha": alpha,
-    }
-    if method == "split":
-        return split_conformal_intervals(**common)
-    if method == "normalised":
-        return split_conformal_intervals(
-            **common,
-            calibration_scale=np.maximum(cal["std"], MIN_STD),
-            test_scale=np.maximum(test["std"], MIN_STD),
-        )
-    if method == "mondrian":
-        return split_conformal_intervals(
-            **common,
-            calibration_groups=cal["group"],
-            test_groups=test["group"],
-            min_group_size=min_group_size,
-        )
-    if method == "weighted":
-        return split_conformal_intervals(
-            **common, calibration_weights=cal["weight"], test_weights=test["weight"]
-        )
-    raise KeyError(f"unknown interval method {method!r}; choose one of {INTERVAL_METHODS}")
+    """(lower, upper) of the test rows by one of INTERVAL_METHODS (see ``conformal_intervals``)."""
+    return conformal_intervals(method, alpha, cal, test, min_group_size, n_ood_bins, max_width_factor)
 
 
 def _predict(model: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
@@ -144,7 +132,15 @@ def reported_outputs(
     for key, spec in robust_params["reported"].items():
         if spec["model"] != name:
             continue
-        lower, upper = intervals(spec["intervals"], alpha, cal, test, robust_params["min_group_size"])
+        lower, upper = intervals(
+            spec["intervals"],
+            alpha,
+            cal,
+            test,
+            robust_params["min_group_size"],
+            robust_params.get("n_ood_bins", 3),
+            robust_params.get("max_width_factor", 2.0),
+        )
         outputs[key] = {
             "prediction": test["prediction"],
             "std": test["std"],
@@ -200,6 +196,80 @@ def predict_with_uncertainty(
             spread = model_spread
     flag = flag_columns(shared, spread, robust_params["flag_quantile"])
     return {key: {**columns, **flag} for key, columns in outputs.items()}, flag
+
+
+def shift_calibrated_model(
+    robust_params: dict[str, Any],
+    clip: tuple[float, float],
+    split: str | None = None,
+    distance_columns: list[str] | None = None,
+) -> ShiftCalibratedRegressor:
+    """The shift-calibrated model of ``robust_params["shift_calibrated"]``, unfitted: inner folds grouped
+    as ``split``'s shift (``grouping`` by split name, else ``default``). Fit it with
+    ``fit(X, y, compositions=, groups=)`` and score with ``predict_with_uncertainty(X, groups)``: the
+    robust stage and a champion scoring plant batches use this same object."""
+    spec = robust_params["shift_calibrated"]
+    if spec["estimator"] not in SHIFT_ESTIMATORS:
+        raise KeyError(
+            f"parameters_robust.yml shift_calibrated.estimator {spec['estimator']!r}; "
+            f"known: {sorted(SHIFT_ESTIMATORS)}"
+        )
+    grouping = spec["grouping"]
+    return ShiftCalibratedRegressor(
+        estimator=SHIFT_ESTIMATORS[spec["estimator"]](**spec.get("estimator_params", {})),
+        interval_methods=tuple(spec["interval_methods"]),
+        grouping=grouping.get(split, grouping["default"]) if isinstance(grouping, dict) else grouping,
+        n_inner_folds=spec["n_inner_folds"],
+        confidence_level=robust_params["confidence_level"],
+        coverage_tolerance=spec["coverage_tolerance"],
+        flag_label=spec["flag_label"],
+        max_unflagged_miss_rate=spec["max_unflagged_miss_rate"],
+        knn_neighbours=robust_params["knn_neighbours"],
+        density_ratio=robust_params["density_ratio"],
+        min_group_size=robust_params["min_group_size"],
+        n_ood_bins=robust_params.get("n_ood_bins", 3),
+        max_width_factor=robust_params.get("max_width_factor", 2.0),
+        clip=clip,
+        distance_columns=distance_columns,
+        random_state=robust_params["random_state"],
+    )
+
+
+def shift_calibrated_frames(
+    X: pd.DataFrame,
+    y: pd.Series,
+    group: pd.Series,
+    composition: pd.Series,
+    train_ids: np.ndarray,
+    test_ids: np.ndarray,
+    frame: dict[str, Any],
+    clip: tuple[float, float],
+    robust_params: dict[str, Any],
+) -> list[pd.DataFrame]:
+    """One fold of the shift-calibrated model on the whole training fold: the key with the interval
+    method chosen on inner folds, and ``<key>__<method>`` per candidate (the same fit and flag)."""
+    spec = robust_params["shift_calibrated"]
+    model = shift_calibrated_model(robust_params, clip, frame["split"], descriptor_columns(X))
+    model.fit(
+        X.loc[train_ids],
+        y.loc[train_ids].to_numpy(),
+        compositions=composition.loc[train_ids].to_numpy(),
+        groups=group.loc[train_ids].to_numpy(),
+    )
+    columns = model.predict_with_uncertainty(
+        X.loc[test_ids], group.loc[test_ids].to_numpy(), methods=tuple(spec["interval_methods"])
+    )
+    candidates = columns.pop("intervals")
+    chosen = pd.DataFrame({**frame, "model": spec["key"], **columns})
+    frames = [chosen]
+    if spec.get("report_candidates", True):
+        for method, (lower, upper) in candidates.items():
+            frames.append(
+                chosen.assign(
+                    model=f"{spec['key']}__{method}", lower=lower, upper=upper, interval_method=method
+                )
+            )
+    return frames
 
 
 def fold_part(X: pd.DataFrame, y: pd.Series, group: pd.Series, ids: np.ndarray) -> dict[str, Any]:
@@ -285,5 +355,9 @@ def robust_fold_predictions(
                         **flag,
                     }
                 )
+            )
+        if robust_params.get("shift_calibrated"):
+            outputs += shift_calibrated_frames(
+                X, y, group, composition, train_ids, test_ids, frame, clip, robust_params
             )
     return pd.concat(outputs, ignore_index=True)
