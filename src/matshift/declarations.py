@@ -50,6 +50,7 @@ DECLARATION_KEYS: dict[str, frozenset[str]] = {
             "metadata_columns",
             "duplicates",
             "max_bad_fraction",
+            "min_atomic_fraction",
             "splits",
             "models",
             "transfer",

@@ -18,14 +18,13 @@ from matshift.chemistry.families import GROUP_DERIVATIONS
 from matshift.chemistry.formula import FormulaError, canonical_composition
 from matshift.declarations import DeclarationError, check_declaration
 from matshift.featurizers.magpie import load_magpie_table
-from matshift.schema import MATERIALS_COLUMNS, STAGED_DIAGNOSTIC_COLUMNS
+from matshift.schema import MATERIALS_COLUMNS, METADATA_PREFIX, STAGED_DIAGNOSTIC_COLUMNS
 
 __all__ = ["DeclarationError", "combine_materials_tables", "stage_materials_table"]
 
 
 logger = logging.getLogger(__name__)
 
-METADATA_PREFIX = "meta_"
 # Element fractions are written to the formula with this many decimals (the canonical composition
 # normalises them again; 1e-6 is far below any measured alloy fraction).
 _FRACTION_DECIMALS = 6
@@ -84,7 +83,7 @@ def stage_materials_table(raw: pd.DataFrame, declaration: dict[str, Any], datase
             staged[name] = pd.to_numeric(staged[name], errors="coerce").astype(float)
     staged["source_row"] = raw["source_row"].astype(int).to_numpy()
 
-    compositions, errors = _compositions(staged["formula"])
+    compositions, errors = _compositions(staged["formula"], declaration.get("min_atomic_fraction", 0.0))
     staged["composition"] = compositions
     staged["composition_error"] = forced_errors.fillna(errors).astype("string")
     staged["group"] = _groups(staged, group_spec)
@@ -181,12 +180,13 @@ def _outcomes(outcome: pd.Series, source_row: pd.Series, dataset: str) -> pd.Ser
     return values.to_numpy()
 
 
-def _compositions(formulas: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Canonical composition per formula (parsed once per unique formula) and the reason when unreadable."""
+def _compositions(formulas: pd.Series, min_fraction: float = 0.0) -> tuple[pd.Series, pd.Series]:
+    """Canonical composition per formula (parsed once per unique formula) and the reason when unreadable;
+    an element below the declared ``min_atomic_fraction`` is ``negligible_amount``."""
     outcome: dict[str, tuple[Any, Any]] = {}
     for formula in formulas.dropna().unique():
         try:
-            outcome[formula] = (canonical_composition(formula), pd.NA)
+            outcome[formula] = (canonical_composition(formula, min_fraction), pd.NA)
         except FormulaError as error:
             outcome[formula] = (pd.NA, error.reason)
     composition = formulas.map(lambda f: outcome[f][0] if f in outcome else pd.NA).astype("string")
