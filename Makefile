@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: setup run test lint repro benchmark results ui viz clean
+.PHONY: setup run test lint repro benchmark results ui viz clean promote
 
 setup: $(STAMP)
 
@@ -43,6 +43,13 @@ repro: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/featurize_vs_matminer.py
+
+# Apply the monitor run's proposal (data/08_reporting/monitoring/<dataset>/proposal.json): artefact, then
+# registry; then record the new champion in dvc.lock so `dvc repro` does not refit it over the promotion.
+promote: setup
+	@test -n "$(BATCH)" || { echo "usage: make promote BATCH=<batch named in proposal.json>"; exit 2; }
+	$(BIN)/kedro run --pipeline promote --params promote.batch=$(BATCH)
+	$(BIN)/dvc commit --force evaluate || echo "dvc commit skipped: record data/06_models/champion by hand"
 
 # The README's results tables, from data/08_reporting/metrics.json (after `make run`).
 results: setup

@@ -97,9 +97,6 @@ class MlflowTrackingHooks:
             dataset = name.removesuffix(".monitoring_summary")
             reports = outputs.get(f"{dataset}.monitoring_reports") or {}
             run_ids = log_monitoring_runs(dataset, outputs[name], reports, tags)
-            self._register_promoted(
-                dataset, outputs[name], outputs.get(f"{dataset}.challenger_models") or {}, tags
-            )
             logger.info(
                 "MLflow: %s plant batches logged as %d runs (matshift/%s/monitoring)",
                 dataset,
@@ -114,7 +111,14 @@ class MlflowTrackingHooks:
             for name in pipeline.all_outputs()
             if name.endswith(".metrics") and "." in name
         )
-        if not evaluated or os.environ.get("MATSHIFT_TRACKING", "on") == "off":
+        if os.environ.get("MATSHIFT_TRACKING", "on") == "off":
+            return
+        if not evaluated:  # the promote step: the artefact is written, now the registry follows it
+            project_path = Path(run_params.get("project_path") or Path.cwd())
+            for name in sorted(pipeline.all_outputs()):
+                if name.endswith(".champion_model"):
+                    tags = {"git_commit": _git_commit(project_path), "promotion": "promote pipeline"}
+                    self._register_champion(catalog, name.removesuffix(".champion_model"), tags, project_path)
             return
         import mlflow
 
@@ -168,15 +172,35 @@ class MlflowTrackingHooks:
             )
             logger.info("MLflow: %s logged as run %s (experiment matshift/%s)", dataset, run_id, dataset)
             if f"{dataset}.champion_model" in pipeline.all_outputs():
-                self._register_champion(catalog, dataset, tags)
+                self._register_champion(catalog, dataset, tags, project_path)
 
     @staticmethod
-    def _register_champion(catalog, dataset: str, tags: dict[str, str]) -> None:
+    def _register_champion(catalog, dataset: str, tags: dict[str, str], project_path: Path) -> None:
+        """Register the artefact's bytes in the project's own registry and pin the version in its record."""
+        from matshift.io.champion_dataset import (
+            file_sha256,
+            project_registry_uri,
+            record_registration,
+            registered_model_name,
+        )
         from matshift.tracking.mlflow_logging import register_champion
 
-        path = Path(catalog.get(f"{dataset}.champion_model")._describe()["filepath"])
+        described = catalog.get(f"{dataset}.champion_model")._describe()
+        path, record = Path(described["filepath"]), Path(described["record_filepath"])
         choice = catalog.load(f"{dataset}.champion")
-        version = register_champion(dataset, path, choice, tags)
+        digest = file_sha256(path)
+        uri = project_registry_uri(project_path)
+        try:
+            version = register_champion(dataset, path, choice, tags, registry_uri=uri)
+        except Exception as error:
+            raise RuntimeError(
+                f"champion artefact {path} (sha256 {digest}) is written but registering it in {uri} failed: "
+                f"{type(error).__name__}: {error}. Monitoring loads the hash-checked artefact meanwhile; "
+                "re-run the same command to register it"
+            ) from error
+        record_registration(
+            record, digest, {"model": registered_model_name(dataset), "version": version, "uri": uri}
+        )
         logger.info(
             "MLflow: champion %s registered as matshift-%s version %s, alias champion",
             choice["model"],
@@ -184,23 +208,8 @@ class MlflowTrackingHooks:
             version,
         )
 
-    @staticmethod
-    def _register_promoted(dataset: str, summary: dict[str, Any], challengers: dict, tags: dict) -> None:
-        """A challenger that won its batch becomes the registered champion (the alias moves to it)."""
-        import pickle
-        import tempfile
 
-        from matshift.tracking.mlflow_logging import register_champion
+def _git_commit(project_path: Path) -> str:
+    from matshift.tracking.mlflow_logging import git_commit
 
-        for batch, entry in summary["batches"].items():
-            decision = entry.get("challenger") or {}
-            if not decision.get("promote") or batch not in challengers:
-                continue
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / f"{batch}.pkl"
-                path.write_bytes(pickle.dumps(challengers[batch]))
-                choice = {**summary["champion"], "promoted_from_batch": batch, **decision}
-                version = register_champion(dataset, path, choice, {**tags, "promoted_from_batch": batch})
-            logger.info(
-                "MLflow: challenger of batch %s promoted: matshift-%s version %s", batch, dataset, version
-            )
+    return git_commit(project_path)

@@ -25,6 +25,7 @@ from matshift.pipelines import (
     ingest,
     monitor,
     pretrain,
+    promote,
     robust,
     split,
     train,
@@ -104,6 +105,15 @@ def register_pipelines() -> dict[str, Pipeline]:
         )
     pipelines = {**stages, **per_dataset}
     pipelines["__default__"] = sum(stages.values(), Pipeline([]))
+    # an explicit step, never part of a run: it rewrites the evaluate stage's champion
+    pipelines["promote"] = sum(
+        (
+            pipeline(promote.create_pipeline(d), namespace=d, parameters={"params:promote": "params:promote"})
+            for d in runnable
+            if "monitor" in _stage_templates(d, declarations[d]) and d not in case_studies
+        ),
+        Pipeline([]),
+    )
     return pipelines
 
 

@@ -10,10 +10,17 @@ was fitted on:
   the pooled MAE when none has that many);
 - in-distribution: MAE on the champion's calibration rows.
 
-Promote only if the plant worst-group MAE improves by more than ``min_relative_improvement`` and the
-in-distribution MAE is at most ``max_in_distribution_degradation`` (5%) worse. In-distribution rows
-whose composition was among the adaptation rows are left out of that comparison. The decision carries
-every number it used.
+The rule favours the challenger (``promote``) only if the plant worst-group MAE improves by more than
+``min_relative_improvement`` and the in-distribution MAE is at most ``max_in_distribution_degradation``
+(5%) worse. In-distribution rows whose composition was among the adaptation rows are left out of that
+comparison. Only plant rows whose composition is not training data of the champion count (a
+measurement of a training composition would let the challenger learn what it is scored on).
+
+Nothing here replaces the champion. ``eligibility`` says whether a batch may be proposed at all (no
+quarantined rows, not an example batch, not a batch the champion was already fitted on, evaluated and
+favoured by the rule), and ``choose_proposal`` picks at most one batch per run: the largest relative
+worst-group improvement, ties by batch name. Applying it is an explicit step (the ``promote``
+pipeline). The decision carries every number it used.
 """
 
 from __future__ import annotations
@@ -41,11 +48,19 @@ def challenge_champion(
     params: dict[str, Any],
 ) -> tuple[ChampionModel | None, dict[str, Any]]:
     """``training`` and ``plant``: ``{"X", "y", "group", "composition"}`` indexed by sample_id (plant: its
-    labelled rows). Returns the challenger (None when not evaluated) and the decision."""
-    n_labelled = len(plant["y"])
+    labelled rows). Returns the challenger (None when not evaluated) and the decision.
+
+    Plant rows whose composition is in ``training`` are dropped first: only new compositions count."""
+    novel = ~plant["composition"].isin(set(training["composition"])).to_numpy()
+    plant = {key: value[novel] if key != "X" else value.loc[novel] for key, value in plant.items()}
+    n_labelled, n_known = len(plant["y"]), int((~novel).sum())
     if n_labelled < params["min_labelled_rows"]:
-        reason = f"{n_labelled} labelled rows, fewer than min_labelled_rows={params['min_labelled_rows']}"
-        return None, {"evaluated": False, "promote": False, "reason": reason}
+        reason = (
+            f"{n_labelled} labelled rows of compositions not in the training data ({n_known} more were), "
+            f"fewer than min_labelled_rows={params['min_labelled_rows']}"
+        )
+        decision = {"evaluated": False, "promote": False, "reason": reason, "training_compositions": n_known}
+        return None, decision
     splitter = GroupShuffleSplit(
         n_splits=1, test_size=params["holdback_fraction"], random_state=params["random_state"]
     )
@@ -93,6 +108,7 @@ def challenge_champion(
         "evaluated": True,
         "promote": bool(improves and within),
         "reason": _reason(improves, within),
+        "training_compositions": n_known,
         "adaptation_rows": int(len(adapt_ids)),
         "held_back_rows": int(len(held_ids)),
         "in_distribution_rows": int(len(calibration["y"])),
@@ -108,3 +124,44 @@ def _reason(improves: bool, within: bool) -> str:
     if not improves:
         return "plant worst-group MAE does not improve by more than the declared margin"
     return "in-distribution MAE gets worse than the limit allows"
+
+
+def is_example_batch(batch: str, params: dict[str, Any]) -> bool:
+    """A batch of ``scripts/make_example_batches.py`` (declared names or the ``example_`` prefix)."""
+    declared = params.get("example_batches") or {}
+    return batch.startswith(declared.get("prefix", "example_")) or batch in set(declared.get("names") or [])
+
+
+def eligibility(
+    batch: str,
+    decision: dict[str, Any],
+    quarantined_rows: int,
+    fitted_on_batches: set[str],
+    params: dict[str, Any],
+) -> list[str]:
+    """Why the batch's challenger may not be proposed (empty: it may)."""
+    reasons = []
+    if is_example_batch(batch, params):
+        reasons.append("example batch (scripts/make_example_batches.py): never moves the champion")
+    if quarantined_rows:
+        reasons.append(f"{quarantined_rows} quarantined rows: a batch with bad rows is not trusted to train")
+    if batch in fitted_on_batches:
+        reasons.append("the champion was already fitted on this batch")
+    if not decision.get("evaluated"):
+        reasons.append(f"not evaluated: {decision.get('reason')}")
+    elif not decision.get("promote"):
+        reasons.append(f"rule: {decision.get('reason')}")
+    return reasons
+
+
+def relative_improvement(decision: dict[str, Any]) -> float:
+    champion = decision["champion_plant_worst_group_mae"]
+    return float(1 - decision["challenger_plant_worst_group_mae"] / champion) if champion > 0 else 0.0
+
+
+def choose_proposal(decisions: dict[str, dict[str, Any]]) -> str | None:
+    """The eligible batch with the largest relative worst-group improvement (ties: first by name)."""
+    eligible = sorted(batch for batch, decision in decisions.items() if decision.get("eligible"))
+    if not eligible:
+        return None
+    return max(eligible, key=lambda batch: (relative_improvement(decisions[batch]), -eligible.index(batch)))

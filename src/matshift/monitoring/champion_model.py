@@ -68,6 +68,8 @@ class ChampionModel(BaseEstimator):
         else:
             cal_ids = np.asarray(calibration_ids)
             fit_ids = X.index.difference(pd.Index(cal_ids), sort=False).to_numpy()
+        # kept so a challenger can tell new compositions from the ones this model was fitted on
+        self.compositions_ = compositions.loc[X.index]
         self.fit_part_ = fold_part(X, y, groups, fit_ids)
         self.calibration_part_ = fold_part(X, y, groups, cal_ids)
         self.transductive_ = self.model_name_ in TRANSDUCTIVE_MODELS
@@ -108,6 +110,21 @@ class ChampionModel(BaseEstimator):
         # as in the robust stage, only a deep ensemble's disagreement is a flag signal
         spread = spread if self.model_name_ == "deep_ensemble" else {"cal": None, "test": None}
         return {**outputs[self.key], **flag_columns(shared, spread, self.robust_params["flag_quantile"])}
+
+    def training_rows(self) -> dict[str, pd.Series | pd.DataFrame] | None:
+        """``{"X", "y", "group", "composition"}`` of every row it was fitted or calibrated on (None for a
+        model pickled before compositions were kept)."""
+        check_is_fitted(self, "fit_part_")
+        if not hasattr(self, "compositions_"):
+            return None
+        parts = (self.fit_part_, self.calibration_part_)
+        X = pd.concat([part["X"] for part in parts])
+        return {
+            "X": X,
+            "y": pd.Series(np.concatenate([part["y"] for part in parts]), index=X.index),
+            "group": pd.Series(np.concatenate([part["group"] for part in parts]), index=X.index),
+            "composition": self.compositions_.loc[X.index],
+        }
 
     def predict(self, X: pd.DataFrame, groups: np.ndarray | None = None) -> np.ndarray:
         groups = np.full(len(X), "", dtype=object) if groups is None else groups

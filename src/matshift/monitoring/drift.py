@@ -10,8 +10,10 @@ The diagnosis names the seed's three kinds of shift:
 - **covariate** — the inputs moved: the domain classifier separates the batch (p <= ``alpha`` and
   AUC >= ``min_auc``);
 - **concept** — the input-output relation moved (labelled batch only): more batch targets fall
-  outside the champion's conformal intervals than their nominal miss rate allows (one-sided binomial
-  test at ``alpha``);
+  outside the champion's intervals than the same intervals miss in distribution (the champion's
+  calibration rows, ``in_distribution_miss_rate``; the nominal ``1 - confidence_level`` only when that
+  is unknown), one-sided binomial test at ``alpha``. Judged against the nominal rate, intervals that
+  under-cover everywhere would call every labelled batch a concept shift;
 - **selection** — which samples get measured or reported moved: the target distribution differs from
   the reference (two-sample KS test at ``alpha``) while the inputs did not explain it, or the failure
   rate changed / failures are missing altogether.
@@ -106,6 +108,17 @@ def domain_classifier_drift(
     }
 
 
+def in_distribution_miss_rate(target: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """Fraction of in-distribution targets outside their intervals, floored at 1 / (n + 1): a binomial
+    test against a rate of exactly 0 would call any single miss a shift."""
+    target, lower, upper = (np.asarray(a, dtype=float) for a in (target, lower, upper))
+    known = np.isfinite(target)
+    if not known.any():
+        raise ValueError("in-distribution miss rate: no finite target among the calibration rows")
+    missed = int(np.sum((target[known] < lower[known]) | (target[known] > upper[known])))
+    return max(missed / int(known.sum()), 1 / (int(known.sum()) + 1))
+
+
 @dataclass
 class ShiftDiagnosis:
     covariate: bool
@@ -133,6 +146,7 @@ def diagnose_shift(
     reference_failure_rate: float | None = None,
     batch_failure_rate: float | None = None,
     max_failure_rate_change: float = 0.2,
+    expected_miss_rate: float | None = None,
 ) -> ShiftDiagnosis:
     """Name the kinds of shift from the domain classifier result and, for a labelled batch, its targets."""
     evidence: dict[str, Any] = {"domain_auc": domain["auc"], "domain_p_value": domain["p_value"]}
@@ -146,9 +160,15 @@ def diagnose_shift(
         target = np.asarray(batch_target, dtype=float)
         known = np.isfinite(target)
         missed = int(np.sum((target[known] < batch_lower[known]) | (target[known] > batch_upper[known])))
-        test = binomtest(missed, int(known.sum()), 1 - confidence_level, alternative="greater")
+        baseline = 1 - confidence_level if expected_miss_rate is None else expected_miss_rate
+        test = binomtest(missed, int(known.sum()), baseline, alternative="greater")
         evidence.update(
-            {"interval_miss_rate": missed / max(1, int(known.sum())), "interval_miss_p_value": test.pvalue}
+            {
+                "interval_miss_rate": missed / max(1, int(known.sum())),
+                "interval_miss_p_value": test.pvalue,
+                "expected_miss_rate": float(baseline),
+                "expected_miss_rate_source": "nominal" if expected_miss_rate is None else "in_distribution",
+            }
         )
         concept = bool(test.pvalue < alpha)
 

@@ -228,31 +228,41 @@ def register_champion(
     choice: Mapping[str, Any],
     tags: Mapping[str, str],
     alias: str = "champion",
+    registry_uri: str | None = None,
 ) -> str:
     """Log the champion artefact as an MLflow pyfunc model (experiment ``matshift/<dataset>/champion``),
-    register it as a new version of ``matshift-<dataset>`` and point ``alias`` at it. Returns the version."""
+    register it as a new version of ``matshift-<dataset>`` and point ``alias`` at it. Returns the version.
+
+    ``registry_uri``: the store to register in (the project's own sqlite registry, which is the only
+    one the champion is loaded from); default: the current tracking URI."""
     import mlflow
     from mlflow import MlflowClient
 
     from matshift.io.champion_dataset import registered_model_name
     from matshift.tracking.champion_pyfunc import ChampionPyfunc
 
-    name = registered_model_name(dataset)
-    digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
-    mlflow.set_experiment(f"{EXPERIMENT_PREFIX}/{dataset}/champion")
-    run_tags = {**tags, "model": choice["model"], "champion_sha256": digest}
-    with mlflow.start_run(run_name=f"champion · {choice['model']}", tags=run_tags):
-        mlflow.log_params(flatten({"champion": dict(choice)}))
-        info = mlflow.pyfunc.log_model(
-            name="champion",
-            python_model=ChampionPyfunc(),
-            artifacts={"champion": str(model_path)},
-            pip_requirements=[],  # the matshift environment (requirements.lock) is the one to load it in
-            registered_model_name=name,
-        )
-    version = str(info.registered_model_version)
-    client = MlflowClient()
-    client.set_registered_model_alias(name, alias, version)
-    client.set_model_version_tag(name, version, "champion_sha256", digest)
-    client.set_model_version_tag(name, version, "model", choice["model"])
+    previous = mlflow.get_tracking_uri()
+    if registry_uri:
+        mlflow.set_tracking_uri(registry_uri)
+    try:
+        name = registered_model_name(dataset)
+        digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
+        mlflow.set_experiment(f"{EXPERIMENT_PREFIX}/{dataset}/champion")
+        run_tags = {**tags, "model": choice["model"], "champion_sha256": digest}
+        with mlflow.start_run(run_name=f"champion · {choice['model']}", tags=run_tags):
+            mlflow.log_params(flatten({"champion": {k: v for k, v in choice.items() if k != "artefact"}}))
+            info = mlflow.pyfunc.log_model(
+                name="champion",
+                python_model=ChampionPyfunc(),
+                artifacts={"champion": str(model_path)},
+                pip_requirements=[],  # the matshift environment (requirements.lock) is the one to load it in
+                registered_model_name=name,
+            )
+        version = str(info.registered_model_version)
+        client = MlflowClient()
+        client.set_registered_model_alias(name, alias, version)
+        client.set_model_version_tag(name, version, "champion_sha256", digest)
+        client.set_model_version_tag(name, version, "model", choice["model"])
+    finally:
+        mlflow.set_tracking_uri(previous)
     return version

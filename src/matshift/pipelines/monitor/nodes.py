@@ -17,9 +17,14 @@ import numpy as np
 import pandas as pd
 
 from matshift.monitoring.active_learning import next_experiments_table
-from matshift.monitoring.challenger import challenge_champion
+from matshift.monitoring.challenger import challenge_champion, choose_proposal, eligibility
 from matshift.monitoring.champion_model import ChampionModel
-from matshift.monitoring.drift import diagnose_shift, domain_classifier_drift, feature_drift
+from matshift.monitoring.drift import (
+    diagnose_shift,
+    domain_classifier_drift,
+    feature_drift,
+    in_distribution_miss_rate,
+)
 from matshift.monitoring.reference_suite import build_reference_profile, check_batch_against_reference
 from matshift.monitoring.report import batch_report_html
 from matshift.monitoring.scoring import batch_design_matrix, score_batch
@@ -97,20 +102,32 @@ def monitor_plant_batches(
     dict[str, Any],
     dict[str, ChampionModel],
     dict[str, Any],
+    dict[str, Any],
 ]:
-    """Per batch: predictions, next experiments, an HTML report and, for a labelled batch, a challenger;
-    the run's summary, the manifest of the prediction files (batch -> sha256 of its source file, rows,
-    champion), also when no batch came, and the reference profile the batches were checked against."""
-    champion = {**champion_choice, "loaded_from": getattr(champion_model, "loaded_from_", "in memory")}
+    """Per batch: predictions, next experiments, an HTML report and, for a labelled batch, a challenger
+    (evaluated, never installed); the run's summary, the manifest of the prediction files (batch ->
+    sha256 of its source file, rows, champion), also when no batch came, the reference profile the
+    batches were checked against and the promotion proposal (at most one batch, or none)."""
+    champion = {
+        **{k: v for k, v in champion_choice.items() if k != "kept_evaluations"},
+        "loaded_from": getattr(champion_model, "loaded_from_", "in memory"),
+    }
+    # batches the champion was fitted on (promoted from): their first honest evaluation is kept
+    fitted_on = champion_choice.get("fitted_on_batches") or {}
+    kept = champion_choice.get("kept_evaluations") or {}
     reference = features.loc[materials_table["composition"]]
     profile = build_reference_profile(reference, materials_table, monitor_params["reference_suite"])
-    X, y, composition = transfer_design_matrix(materials_table, features, source_feature_table)
-    training = {
-        "X": X,
-        "y": y,
-        "group": materials_table.set_index("sample_id")["group"],
-        "composition": composition,
-    }
+    training = champion_model.training_rows() if hasattr(champion_model, "training_rows") else None
+    if training is None:  # a champion pickled before it kept its compositions: the training table
+        X, y, composition = transfer_design_matrix(materials_table, features, source_feature_table)
+        training = {
+            "X": X,
+            "y": y,
+            "group": materials_table.set_index("sample_id")["group"],
+            "composition": composition,
+        }
+    expected_miss = _in_distribution_miss_rate(champion_model)
+    champion["in_distribution_miss_rate"] = expected_miss
     sources = (source_polymorphs, source_models, source_folds)
     predictions, experiments, reports, challengers = {}, {}, {}, {}
     bad_files = [counts for key, counts in plant_counts.items() if key.startswith("file:")]
@@ -121,11 +138,15 @@ def monitor_plant_batches(
         "bad_files": bad_files,
     }
     for batch, rows in plant_table.groupby("batch", sort=True):
+        if batch in fitted_on:
+            summary["batches"][batch] = _kept_evaluation(batch, plant_counts[batch], fitted_on, kept)
+            logger.info("plant batch %s: not re-scored, the champion was fitted on it", batch)
+            continue
         batch_features = featurize_materials(rows)
         scored = score_batch(rows, batch_features, *sources, champion_model)
         inputs = batch_features.loc[rows["composition"]]
         entry, univariate = _drift(
-            reference, inputs, scored, materials_table, robust_params, monitor_params["drift"]
+            reference, inputs, scored, materials_table, robust_params, monitor_params["drift"], expected_miss
         )
         entry = {**plant_counts[batch], **entry}
         entry["reference_suite"] = check_batch_against_reference(
@@ -146,6 +167,10 @@ def monitor_plant_batches(
                 sources,
                 monitor_params,
             )
+            reasons = eligibility(
+                batch, entry["challenger"], entry["quarantined"], set(fitted_on), monitor_params["challenger"]
+            )
+            entry["challenger"].update({"eligible": not reasons, "not_eligible_because": reasons})
             if challenger is not None:
                 challengers[batch] = challenger
         ranking = _next_experiments(scored, inputs, ~labelled, reference, monitor_params["next_experiments"])
@@ -159,11 +184,62 @@ def monitor_plant_batches(
         logger.info(
             "plant batch %s: %s rows scored, shift: %s", batch, len(scored), entry["drift"]["kinds"] or "none"
         )
+    proposal = _proposal(dataset, summary, champion_choice)
+    summary["proposal"] = proposal
     manifest = {
         "champion": champion["model"],
-        "batches": {b: {"sha256": e["sha256"], "rows": e["scored"]} for b, e in summary["batches"].items()},
+        "batches": {
+            b: {"sha256": e["sha256"], "rows": e["scored"]}
+            for b, e in summary["batches"].items()
+            if b in predictions
+        },
     }
-    return predictions, experiments, reports, summary, manifest, challengers, profile
+    return predictions, experiments, reports, summary, manifest, challengers, profile, proposal
+
+
+def _in_distribution_miss_rate(champion: ChampionModel) -> float | None:
+    """How often the champion's intervals miss on its calibration rows: the concept-drift baseline."""
+    if not hasattr(champion, "calibration_part_"):
+        return None
+    part = champion.calibration_part_
+    columns = champion.predict_with_uncertainty(part["X"], part["group"])
+    return in_distribution_miss_rate(part["y"], columns["lower"], columns["upper"])
+
+
+def _kept_evaluation(
+    batch: str, counts: dict[str, Any], fitted_on: dict[str, str], kept: dict[str, Any]
+) -> dict[str, Any]:
+    """A batch the champion was fitted on: the evaluation made before it was promoted, not a re-score."""
+    note = (
+        "not re-scored: the champion was fitted on this batch (promoted from it); the first honest "
+        "evaluation is kept (data/06_models/champion/<dataset>_kept/)"
+    )
+    same_file = fitted_on[batch] == counts.get("sha256")
+    return {
+        **kept.get(batch, {}),
+        **{k: counts[k] for k in ("rows_in", "scored", "quarantined", "sha256") if k in counts},
+        "not_rescored": note if same_file else f"{note}; the file changed since (sha256 differs)",
+    }
+
+
+def _proposal(dataset: str, summary: dict[str, Any], champion_choice: dict[str, Any]) -> dict[str, Any]:
+    """At most one challenger to promote, and the exact command that would apply it."""
+    decisions = {
+        batch: entry["challenger"] for batch, entry in summary["batches"].items() if "challenger" in entry
+    }
+    batch = choose_proposal(decisions)
+    if batch is None:
+        return {"dataset": dataset, "batch": None, "reason": "no eligible challenger beats the champion"}
+    pin = champion_choice.get("artefact") or {}
+    return {
+        "dataset": dataset,
+        "batch": batch,
+        "batch_sha256": summary["batches"][batch]["sha256"],
+        "against_champion": {"model": champion_choice["model"], "sha256": pin.get("sha256")},
+        "decision": decisions[batch],
+        "command": f"make promote BATCH={batch}",
+        "kedro_command": f"kedro run --pipeline promote --params promote.batch={batch}",
+    }
 
 
 def _drift(
@@ -173,6 +249,7 @@ def _drift(
     materials_table: pd.DataFrame,
     robust_params: dict[str, Any],
     drift_params: dict[str, Any],
+    expected_miss_rate: float | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """The batch's drift diagnosis (summary entry) and its most moved descriptors."""
     domain = domain_classifier_drift(
@@ -192,6 +269,7 @@ def _drift(
         batch_lower=scored["lower"].to_numpy(),
         batch_upper=scored["upper"].to_numpy(),
         confidence_level=robust_params["confidence_level"],
+        expected_miss_rate=expected_miss_rate,
     )
     univariate = feature_drift(reference, inputs, drift_params["psi_bins"]).head(drift_params["top_features"])
     entry = {

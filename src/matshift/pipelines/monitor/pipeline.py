@@ -37,6 +37,7 @@ def create_pipeline(dataset: str) -> Pipeline:
                     "plant_predictions_manifest",
                     "challenger_models",
                     "reference_profile",
+                    "champion_proposal",
                 ],
                 name="monitor_plant_batches",
             ),

@@ -1,0 +1,3 @@
+from matshift.pipelines.promote.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]
