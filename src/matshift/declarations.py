@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from matshift.schema import MATERIALS_COLUMNS, OUTCOME_COLUMNS, STAGED_DIAGNOSTIC_COLUMNS
+
 _active_env: dict[str, str | None] = {"env": None, "conf_source": None}
 
 
@@ -113,6 +115,17 @@ def check_declaration(dataset: str, declaration: Mapping[str, Any]) -> list[str]
         )
     for name, spec in (declaration.get("process_columns") or {}).items():
         _check_process_column(dataset, name, spec)
+    reserved = {*MATERIALS_COLUMNS, *STAGED_DIAGNOSTIC_COLUMNS, *OUTCOME_COLUMNS}
+    clashing = sorted(
+        set(declaration.get("metadata_columns") or {})
+        & (reserved | set(declaration.get("process_columns") or {}))
+    )
+    clashing += sorted(set(declaration.get("process_columns") or {}) & reserved)
+    if clashing:
+        raise DeclarationError(
+            f"{dataset}: process/metadata column name(s) {clashing} clash with each other or with the "
+            "materials-table contract (matshift.schema); rename them"
+        )
     for entry in declaration.get("splits") or []:
         split_kind_and_column(dataset, entry)
     if declaration.get("robust") and declaration.get("splits") and not declaration.get("transfer"):

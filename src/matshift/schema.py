@@ -7,6 +7,8 @@ table that carries a reason code for every rejected row.
 
 from __future__ import annotations
 
+import pandas as pd
+
 # Columns of the accepted materials table, in order. Optional process columns follow them.
 MATERIALS_COLUMNS: tuple[str, ...] = (
     "sample_id",  # stable hash of source + row content (+ occurrence number for exact repeats)
@@ -36,3 +38,17 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
 )
 
 QUARANTINE_COLUMNS: tuple[str, ...] = (*MATERIALS_COLUMNS, "target_raw", "reason", "detail")
+
+# Declared metadata columns (`metadata_columns: {year: Year}`: kept for splits on a declared column and
+# the shortcut audit, never model inputs) are stored as text; declared process columns as float or as a
+# pandas categorical. That dtype is what tells the two apart downstream.
+def process_feature_columns(table: pd.DataFrame) -> list[str]:
+    """The declared process columns of a materials table: the columns beyond the contract and the outcome
+    columns that hold floats or categoricals. They are model inputs beside the composition features."""
+    contract = {*MATERIALS_COLUMNS, *STAGED_DIAGNOSTIC_COLUMNS, *OUTCOME_COLUMNS}
+    return [
+        name
+        for name, dtype in table.dtypes.items()
+        if name not in contract
+        and (isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_float_dtype(dtype))
+    ]

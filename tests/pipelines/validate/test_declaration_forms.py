@@ -57,7 +57,7 @@ def test_categorical_columns_become_categoricals_and_metadata_is_kept():
     staged = stage_materials_table(_raw(), _declaration(), "steel")
     accepted, *_ = validate_materials(staged, _declaration(), "steel")
     assert list(accepted["route"].cat.categories) == ["cast", "wrought"]
-    assert accepted["meta_year"].tolist() == ["2019"] * 8
+    assert accepted["year"].tolist() == ["2019"] * 8
 
 
 def test_log10_target_out_of_range_and_non_positive_are_quarantined():

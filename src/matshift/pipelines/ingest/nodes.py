@@ -18,7 +18,7 @@ from matshift.chemistry.families import GROUP_DERIVATIONS
 from matshift.chemistry.formula import FormulaError, canonical_composition
 from matshift.declarations import DeclarationError, check_declaration
 from matshift.featurizers.magpie import load_magpie_table
-from matshift.schema import MATERIALS_COLUMNS, METADATA_PREFIX, STAGED_DIAGNOSTIC_COLUMNS
+from matshift.schema import MATERIALS_COLUMNS, STAGED_DIAGNOSTIC_COLUMNS
 
 __all__ = ["DeclarationError", "combine_materials_tables", "stage_materials_table"]
 
@@ -41,9 +41,7 @@ def stage_materials_table(raw: pd.DataFrame, declaration: dict[str, Any], datase
     if "formula" in columns:
         wanted["formula"] = columns["formula"]
     wanted.update({name: spec.get("column", name) for name, spec in process_columns.items()})
-    wanted.update(
-        {f"{METADATA_PREFIX}{name}": source for name, source in metadata_columns(declaration).items()}
-    )
+    wanted.update(metadata_columns(declaration))
     group_spec = declaration.get("group") or {}
     if "column" in group_spec:
         wanted["group"] = group_spec["column"]
@@ -81,6 +79,8 @@ def stage_materials_table(raw: pd.DataFrame, declaration: dict[str, Any], datase
             staged[name] = staged[name].astype("string").str.strip().replace("", pd.NA)
         else:
             staged[name] = pd.to_numeric(staged[name], errors="coerce").astype(float)
+    for name in metadata_columns(declaration):  # text, so no model mistakes a year or a lab for a feature
+        staged[name] = staged[name].astype("string").str.strip().replace("", pd.NA)
     staged["source_row"] = raw["source_row"].astype(int).to_numpy()
 
     compositions, errors = _compositions(staged["formula"], declaration.get("min_atomic_fraction", 0.0))

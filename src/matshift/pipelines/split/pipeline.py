@@ -8,7 +8,7 @@ def create_pipeline(dataset: str) -> Pipeline:
     return Pipeline(
         [
             node(
-                make_splits,
+                bind_dataset(make_splits, dataset),
                 inputs=[
                     "materials_table",
                     "features",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,13 +10,40 @@ import numpy as np
 import pandas as pd
 
 from matshift.models import build_model
+from matshift.schema import process_feature_columns
+
+logger = logging.getLogger(__name__)
 
 
 def model_inputs(materials_table: pd.DataFrame, features: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """Descriptor matrix and target, both indexed by sample_id."""
+    """Descriptor matrix (+ the declared process columns) and target, both indexed by sample_id.
+
+    Every stage that learns (train, finetune, robust, audit, champion) builds its inputs here, so the
+    process columns reach every model. A categorical process column is one-hot encoded over its
+    declared values (``route=cast``, ``route=wrought``), the same columns in every fold and at scoring.
+    """
     table = materials_table.set_index("sample_id")
     X = features.loc[table["composition"]].set_axis(table.index)
+    process = process_feature_columns(table)
+    if process:
+        X = pd.concat([X, process_feature_matrix(table[process])], axis=1)
     return X, table["target"]
+
+
+def process_feature_matrix(process: pd.DataFrame) -> pd.DataFrame:
+    """Numeric process columns as floats, categorical ones one-hot over their declared categories."""
+    parts = []
+    for name, column in process.items():
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            parts.append(pd.get_dummies(column, prefix=name, prefix_sep="=").astype(float))
+        elif pd.api.types.is_numeric_dtype(column):
+            parts.append(column.astype(float).to_frame(name))
+        else:
+            raise TypeError(
+                f"process column {name!r} is {column.dtype}, neither numeric nor categorical: declare "
+                "`categories:` for it in parameters_datasets.yml (validation then stores it as categorical)"
+            )
+    return pd.concat(parts, axis=1)
 
 
 def split_folds(splits: pd.DataFrame) -> Iterator[tuple[str, int, str, np.ndarray, np.ndarray]]:
@@ -60,14 +88,29 @@ def train_and_predict(
     splits: pd.DataFrame,
     declaration: dict[str, Any],
     train_params: dict[str, Any],
+    dataset: str = "dataset",
 ) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Fitted models keyed ``split/fold/model`` and the long table of test-set predictions."""
+    """Fitted models keyed ``split/fold/model`` and the long table of test-set predictions.
+
+    A fold without training or test rows is skipped with a warning naming dataset, split and fold.
+    """
     X, y = model_inputs(materials_table, features)
     table = materials_table.set_index("sample_id")
     valid_range = (declaration["target"]["min"], declaration["target"]["max"])
     models: dict[str, Any] = {}
     predictions = []
     for split, fold, fold_name, train_ids, test_ids in split_folds(splits):
+        if len(train_ids) == 0 or len(test_ids) == 0:
+            logger.warning(
+                "%s: split %s fold %s (%s) has %d training and %d test rows: skipped",
+                dataset,
+                split,
+                fold,
+                fold_name,
+                len(train_ids),
+                len(test_ids),
+            )
+            continue
         for name in declaration["models"]:
             model = build_model(name, train_params["models"].get(name))
             model.fit(X.loc[train_ids], y.loc[train_ids].to_numpy())
@@ -76,4 +119,6 @@ def train_and_predict(
             predictions.append(
                 fold_predictions((split, fold, fold_name), name, test_ids, table, prediction, valid_range)
             )
+    if not predictions:
+        raise ValueError(f"{dataset}: no split has a fold with both training and test rows")
     return models, pd.concat(predictions, ignore_index=True)

@@ -1,5 +1,6 @@
 from kedro.pipeline import Pipeline, node
 
+from matshift.pipelines.namespacing import bind_dataset
 from matshift.pipelines.train.nodes import train_and_predict
 
 
@@ -7,7 +8,7 @@ def create_pipeline(dataset: str) -> Pipeline:
     return Pipeline(
         [
             node(
-                train_and_predict,
+                bind_dataset(train_and_predict, dataset),
                 inputs=["materials_table", "features", "splits", "params:dataset", "params:train"],
                 outputs=["models", "predictions"],
                 name="train_and_predict",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from matshift.pipelines.ingest.nodes import METADATA_PREFIX
+from matshift.pipelines.ingest.nodes import metadata_columns
 from matshift.validation import validate_staged_table
 from matshift.validation.suite import is_categorical
 
@@ -32,7 +32,7 @@ def validate_materials(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Accepted rows, quarantined rows with reasons, the reconciled counts, and the GX result.
 
-    Accepted rows keep the declared metadata columns (``meta_<name>``); categorical process columns
+    Accepted rows keep the declared metadata columns (as text); categorical process columns
     become pandas categoricals over their declared values, so every fold one-hot encodes them alike.
     """
     rules = validation_rules(declaration)
@@ -47,7 +47,7 @@ def validate_materials(
     for name, spec in declared.items():
         if is_categorical(spec):
             accepted[name] = pd.Categorical(accepted[name], categories=list(spec["categories"]))
-    metadata = [c for c in staged.columns if c.startswith(METADATA_PREFIX)]
+    metadata = [c for c in metadata_columns(declaration) if c in staged.columns]
     if metadata:
         kept = staged.set_index("sample_id").loc[accepted["sample_id"], metadata]
         accepted[metadata] = kept.to_numpy()
