@@ -3,7 +3,9 @@
 Registered per dataset by ``DatasetDeclarationHooks`` as ``<dataset>.plant_batches`` on
 ``data/01_raw/plant/<dataset>/``, with the declared formula column required and the declared target
 column optional (with its unit). Loading never fails on a bad file: see
-:func:`matshift.monitoring.batches.read_batches`. A missing folder is an empty set of batches.
+:func:`matshift.monitoring.batches.read_batches`. Every entry of the folder (hidden files, the folder's
+``.dvc`` pointers and README included) is handed over, so that each one is listed in the file ledger
+(``files``) as read, quarantined or skipped. A missing folder is an empty set of batches.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset
 
-from matshift.monitoring.batches import QUARANTINE_COLUMNS, READERS, read_batches
+from matshift.monitoring.batches import FILE_COLUMNS, QUARANTINE_COLUMNS, READERS, read_batches
 
 
 class PlantBatchesDataset(AbstractDataset[None, dict[str, Any]]):
@@ -25,17 +27,14 @@ class PlantBatchesDataset(AbstractDataset[None, dict[str, Any]]):
         self._optional = dict(optional or {})
 
     def _load(self) -> dict[str, Any]:
-        files = (
-            sorted(
-                p
-                for p in self._folder.glob("*")
-                if p.is_file() and not p.name.startswith(".") and p.name != "README.md"
-            )
-            if self._folder.is_dir()
-            else []
-        )
-        result = read_batches(files, self._required, self._optional)
-        return {"batches": result.batches, "quarantine": result.quarantine, "hashes": result.hashes}
+        entries = sorted(self._folder.iterdir()) if self._folder.is_dir() else []
+        result = read_batches(entries, self._required, self._optional)
+        return {
+            "batches": result.batches,
+            "quarantine": result.quarantine,
+            "hashes": result.hashes,
+            "files": result.files,
+        }
 
     def _save(self, data: None) -> None:
         raise NotImplementedError(
@@ -52,4 +51,5 @@ class PlantBatchesDataset(AbstractDataset[None, dict[str, Any]]):
             "optional": self._optional,
             "formats": sorted(set(READERS)),
             "quarantine_columns": QUARANTINE_COLUMNS,
+            "file_columns": FILE_COLUMNS,
         }
