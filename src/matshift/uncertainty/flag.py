@@ -5,10 +5,11 @@ the flag at a fixed quantile, whether or not those signals predict errors. Here 
 learns, from rows whose errors were measured out of fold (group-held-out, as the shift a user meets),
 which signals do: the model's spread, the distance to the training rows, the domain classifier's
 log density ratio, and where the prediction sits in the training target range (errors grow near and
-beyond its edges). Its threshold is the most permissive one that keeps the miss rate among the
-unflagged held-out rows at or below ``max_unflagged_miss_rate``, judged on cross-fitted scores (each
-row scored by a classifier that did not learn from its inner fold), so the threshold is not set on
-rows the classifier memorised.
+beyond its edges). It learns a ``label`` (e.g. "absolute error above the median"), so its score ranks
+errors; its threshold is the most permissive one that keeps the ``miss`` rate (e.g. "outside the
+interval") among the unflagged held-out rows at or below ``max_unflagged_miss_rate`` while flagging
+at least ``min_flag_rate`` of them, judged on cross-fitted scores (each row scored by a classifier
+that did not learn from its inner fold), so the threshold is not set on rows the classifier memorised.
 """
 
 from __future__ import annotations
@@ -69,14 +70,23 @@ def unflagged_miss_threshold(score: np.ndarray, miss: np.ndarray, max_miss_rate:
 
 
 class UncertaintyFlag(BaseEstimator):
-    """``fit(features, miss, folds)`` / ``predict_proba(features)`` (P(miss)) / ``predict(features)``
-    (the flag) / ``reasons(features)`` (the feature that pushes a row's score up most, in words).
+    """``fit(features, label, folds, miss)`` / ``predict_proba(features)`` (P(label)) /
+    ``predict(features)`` (the flag) / ``reasons(features)`` (the feature that pushes a row's score up
+    most, in words).
 
-    ``miss``: whether each held-out row's error was "large" (outside its interval, or above a
-    threshold); ``folds``: the inner fold of each row, for the cross-fitted threshold."""
+    ``label``: what the score learns (e.g. a large absolute error); ``miss``: what the threshold bounds
+    among unflagged rows (e.g. outside the interval; ``label`` when None); ``folds``: the inner fold of
+    each row, for the cross-fitted threshold."""
 
-    def __init__(self, max_unflagged_miss_rate: float = 0.12, C: float = 1.0, max_iter: int = 1000):
+    def __init__(
+        self,
+        max_unflagged_miss_rate: float = 0.12,
+        min_flag_rate: float = 0.1,
+        C: float = 1.0,
+        max_iter: int = 1000,
+    ):
         self.max_unflagged_miss_rate = max_unflagged_miss_rate
+        self.min_flag_rate = min_flag_rate
         self.C = C
         self.max_iter = max_iter
 
@@ -99,20 +109,32 @@ class UncertaintyFlag(BaseEstimator):
         return fitted.predict_proba(features)[:, 1]
 
     def fit(
-        self, features: pd.DataFrame, miss: np.ndarray, folds: np.ndarray | None = None
+        self,
+        features: pd.DataFrame,
+        label: np.ndarray,
+        folds: np.ndarray | None = None,
+        miss: np.ndarray | None = None,
     ) -> UncertaintyFlag:
         features = features[list(FLAG_FEATURES)]
-        miss = np.asarray(miss, dtype=bool)
-        folds = np.zeros(len(miss), dtype=int) if folds is None else np.asarray(folds)
-        cross_fitted = np.empty(len(miss))
+        label = np.asarray(label, dtype=bool)
+        miss = label if miss is None else np.asarray(miss, dtype=bool)
+        folds = np.zeros(len(label), dtype=int) if folds is None else np.asarray(folds)
+        cross_fitted = np.empty(len(label))
         for fold in np.unique(folds):
             held_out = folds == fold
-            trained = self._fit_one(features[~held_out], miss[~held_out]) if (~held_out).any() else 0.0
+            trained = self._fit_one(features[~held_out], label[~held_out]) if (~held_out).any() else 0.0
             cross_fitted[held_out] = self._score(trained, features[held_out])
-        self.threshold_ = unflagged_miss_threshold(cross_fitted, miss, self.max_unflagged_miss_rate)
+        self.threshold_ = min(
+            unflagged_miss_threshold(cross_fitted, miss, self.max_unflagged_miss_rate),
+            float(np.quantile(cross_fitted, 1 - self.min_flag_rate)),
+        )
         self.held_out_miss_rate_ = float(miss.mean())
         self.held_out_flag_rate_ = float(np.mean(cross_fitted > self.threshold_))
-        self.classifier_ = self._fit_one(features, miss)
+        unflagged = cross_fitted <= self.threshold_
+        self.held_out_unflagged_miss_rate_ = (
+            float(miss[unflagged].mean()) if unflagged.any() else float("nan")
+        )
+        self.classifier_ = self._fit_one(features, label)
         return self
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:

@@ -123,8 +123,9 @@ class ShiftCalibratedRegressor(BaseEstimator):
         n_inner_folds: int = 5,
         confidence_level: float = 0.9,
         coverage_tolerance: float = 0.02,
-        flag_label: str = "outside_interval",
+        flag_label: str = "large_error",
         max_unflagged_miss_rate: float = 0.12,
+        min_flag_rate: float = 0.1,
         flag_C: float = 1.0,
         knn_neighbours: int = 5,
         density_ratio: dict[str, Any] | None = None,
@@ -143,6 +144,7 @@ class ShiftCalibratedRegressor(BaseEstimator):
         self.coverage_tolerance = coverage_tolerance
         self.flag_label = flag_label
         self.max_unflagged_miss_rate = max_unflagged_miss_rate
+        self.min_flag_rate = min_flag_rate
         self.flag_C = flag_C
         self.knn_neighbours = knn_neighbours
         self.density_ratio = density_ratio
@@ -203,11 +205,12 @@ class ShiftCalibratedRegressor(BaseEstimator):
         self.method_ = min(self.selection_, key=lambda m: self.selection_[m]["rank"])
         lower, upper = self.selection_[self.method_]["held_out_intervals"]
         error = np.abs(y - held_out["prediction"])
-        miss = (
-            (y < lower) | (y > upper) if self.flag_label == "outside_interval" else error > np.median(error)
-        )
-        self.flag_ = UncertaintyFlag(self.max_unflagged_miss_rate, C=self.flag_C).fit(
-            held_out["features"], miss, folds
+        miss = (y < lower) | (y > upper)
+        # "large" judged among non-zero targets: easy zeros (metals) would make it a metal detector
+        nonzero = y != 0
+        large = error > np.median(error[nonzero] if nonzero.any() else error)
+        self.flag_ = UncertaintyFlag(self.max_unflagged_miss_rate, self.min_flag_rate, C=self.flag_C).fit(
+            held_out["features"], miss if self.flag_label == "outside_interval" else large, folds, miss=miss
         )
         for summary in self.selection_.values():
             summary.pop("held_out_intervals")

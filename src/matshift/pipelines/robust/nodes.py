@@ -224,6 +224,7 @@ def shift_calibrated_model(
         coverage_tolerance=spec["coverage_tolerance"],
         flag_label=spec["flag_label"],
         max_unflagged_miss_rate=spec["max_unflagged_miss_rate"],
+        min_flag_rate=spec.get("min_flag_rate", 0.1),
         knn_neighbours=robust_params["knn_neighbours"],
         density_ratio=robust_params["density_ratio"],
         min_group_size=robust_params["min_group_size"],

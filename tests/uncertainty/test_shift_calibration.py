@@ -1,0 +1,95 @@
+"""Shift-aware calibration on a synthetic shift: a held-out cluster whose offset no model can learn."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import KNeighborsRegressor
+
+from matshift.uncertainty.ensembles import CatBoostQuantileRegressor
+from matshift.uncertainty.shift_calibration import ShiftCalibratedRegressor, inner_folds
+
+N_CLUSTERS, PER_CLUSTER = 8, 60
+
+
+def clustered(seed=0):
+    """Far-apart clusters, each with its own target offset: residuals within a cluster are small,
+    on a cluster never trained on they are as large as the offsets."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=8, size=(N_CLUSTERS, 3))
+    offsets = rng.normal(scale=2.0, size=N_CLUSTERS)
+    cluster = np.repeat(np.arange(N_CLUSTERS), PER_CLUSTER)
+    X = pd.DataFrame(centers[cluster] + rng.normal(size=(len(cluster), 3)), columns=["a", "b", "c"])
+    y = 0.3 * X["a"].to_numpy() + offsets[cluster] + rng.normal(scale=0.3, size=len(cluster))
+    return X, y, cluster
+
+
+def leave_cluster_out_coverage(grouping):
+    X, y, cluster = clustered()
+    coverages = []
+    for held_out in range(N_CLUSTERS):
+        train = cluster != held_out
+        model = ShiftCalibratedRegressor(
+            KNeighborsRegressor(10),
+            interval_methods=("split",),
+            grouping=grouping,
+            n_inner_folds=4,
+            min_group_size=10,
+        ).fit(X[train], y[train])
+        out = model.predict_with_uncertainty(X[~train])
+        coverages.append(np.mean((y[~train] >= out["lower"]) & (y[~train] <= out["upper"])))
+    return float(np.mean(coverages))
+
+
+def test_group_held_out_calibration_covers_a_new_cluster_where_random_calibration_does_not():
+    assert leave_cluster_out_coverage("cluster") >= 0.85
+    assert leave_cluster_out_coverage("composition") < 0.5
+
+
+def test_inner_folds_keep_a_composition_whole_and_bin_targets_in_order():
+    rng = np.random.default_rng(0)
+    compositions = np.repeat(np.arange(40), 3)
+    target = compositions.astype(float) + rng.normal(scale=0.01, size=len(compositions))
+    X = pd.DataFrame({"x": compositions + rng.normal(scale=0.01, size=len(compositions))})
+    for grouping in ("cluster", "target_quantile", "composition"):
+        folds = inner_folds(X, target, compositions, grouping, 4, 0)
+        assert set(folds) == {0, 1, 2, 3}
+        assert pd.Series(folds).groupby(compositions).nunique().eq(1).all()
+    by_target = inner_folds(X, target, compositions, "target_quantile", 4, 0)
+    assert (np.diff(by_target[np.argsort(target)]) >= 0).all()  # bin k holds larger targets than bin k-1
+    with pytest.raises(KeyError, match="target_quantile"):
+        inner_folds(X, target, compositions, "nope", 4, 0)
+
+
+def test_method_chosen_on_inner_folds_is_recorded_and_flag_catches_a_planted_ood_region():
+    X, y, cluster = clustered(seed=3)
+    far = cluster == 0
+    model = ShiftCalibratedRegressor(
+        CatBoostQuantileRegressor({"iterations": 60, "depth": 3, "thread_count": 1}),
+        grouping="cluster",
+        n_inner_folds=4,
+        min_group_size=10,
+        clip=(-50.0, 50.0),
+    ).fit(X[~far], y[~far])
+    assert model.method_ in model.selection_ and model.method_ in (
+        "split",
+        "normalised",
+        "cqr",
+        "mondrian_ood",
+        "weighted_bounded",
+    )
+    assert all(0.0 <= s["coverage"] <= 1.0 for s in model.selection_.values())
+    assert sorted(s["rank"] for s in model.selection_.values()) == list(range(len(model.selection_)))
+
+    # the scored batch: new in-distribution rows mixed with the unseen cluster
+    X_new, y_new, cluster_new = clustered(seed=3)
+    rng = np.random.default_rng(4)
+    X_new = X_new + rng.normal(scale=0.3, size=X_new.shape)
+    out = model.predict_with_uncertainty(X_new, methods=("split", "cqr"))
+    assert set(out["intervals"]) == {"split", "cqr"}
+    assert (out["interval_method"] == model.method_).all()
+    error = np.abs(out["prediction"] - y_new)
+    large = error > np.median(error)
+    assert roc_auc_score(large, out["ood_score"]) > 0.6
+    assert out["uncertain"][cluster_new == 0].mean() > out["uncertain"][cluster_new != 0].mean()
+    assert ((out["reason"] != "") == out["uncertain"]).all()
