@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kedro.pipeline import Pipeline, node, pipeline
 
-from matshift.declarations import load_declarations
+from matshift.declarations import check_declaration, load_declarations
 from matshift.io.remote_files import RemoteFile, local_availability
 from matshift.pipelines import (
     audit,
@@ -66,6 +66,9 @@ def register_pipelines() -> dict[str, Pipeline]:
     # a case study runs in `kedro run` / the stage pipelines only when its raw file is here
     runnable = [d for d in declarations if d not in case_studies or _case_study_available(d, declarations[d])]
     for dataset, declaration in declarations.items():
+        # a malformed declaration stops here, naming the dataset and key; a key with no effect is logged
+        for warning in check_declaration(dataset, declaration):
+            logger.warning(warning)
         per_dataset[dataset] = Pipeline([])
         templates = (
             case_study_pipelines(dataset)
@@ -90,6 +93,10 @@ def register_pipelines() -> dict[str, Pipeline]:
     if evaluated:
         named_metrics = update_wrapper(partial(combine_metrics, evaluated), combine_metrics)
         stages["evaluate"] += _across_datasets(named_metrics, evaluated, "metrics")
+    for dataset in evaluated:  # `kedro run --namespaces <dataset>` updates metrics.json too
+        published = _publish_metrics(dataset)
+        stages["evaluate"] += published
+        per_dataset[dataset] += published
     robust_datasets = [d for d in runnable if _runs_robust(declarations[d]) or d in case_studies]
     if robust_datasets:
         report = update_wrapper(partial(build_robustness_report, robust_datasets), build_robustness_report)
@@ -143,6 +150,13 @@ def _stage_templates(dataset: str, declaration: dict) -> dict[str, Pipeline]:
         with_champion=with_robust and bool(declaration.get("monitor")),
     )
     return templates
+
+
+def _publish_metrics(dataset: str) -> Pipeline:
+    """The dataset's entry of ``metrics.json``, merged into the file (the other entries are kept)."""
+    entry = update_wrapper(partial(combine_metrics, [dataset]), combine_metrics)
+    template = Pipeline([node(entry, inputs="metrics", outputs="project_metrics", name="publish_metrics")])
+    return pipeline(template, namespace=dataset)
 
 
 def _runs_robust(declaration: dict) -> bool:
