@@ -48,3 +48,17 @@ def test_main_rewrites_only_the_marked_section(tmp_path):
 def test_missing_markers_say_what_to_add():
     with pytest.raises(ValueError, match="results:start"):
         replace_section("no markers", "table")
+
+
+def test_tables_that_cannot_be_regenerated_are_kept(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    old_tables = "#### expt_gap\n\nold expt table\n\n#### hea_hardness\n\n| hea table |\n"
+    readme.write_text(f"intro\n{START_MARKER}\n{old_tables}{END_MARKER}\nafter\n")
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps(METRICS))  # holds expt_gap only (the case study did not run)
+    assert main(["--metrics", str(metrics), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "old expt table" not in text and "`lookup`" in text
+    assert "#### hea_hardness\n\n| hea table |\n" in text
+    assert text.index("#### expt_gap") < text.index("#### hea_hardness")
+    assert "kept as they were" in capsys.readouterr().out

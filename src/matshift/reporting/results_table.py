@@ -6,6 +6,7 @@
 One table per dataset: a row per model, the fold-averaged MAE of every split with its ratio to
 ``erm`` (the experiment-only baseline), and on ``matbench_cv`` the MAE on test rows whose composition
 the source domain contains / does not contain. Every model is listed, winners and losers alike.
+A table already in the README whose dataset ``metrics.json`` does not hold is kept as it is.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,34 @@ def results_markdown(metrics: dict[str, Any]) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+def dataset_blocks(section: str) -> dict[str, str]:
+    """``{dataset: its "#### dataset" block}`` of a results section (text before the first heading is
+    not a table and is dropped)."""
+    blocks: dict[str, str] = {}
+    for part in re.split(r"(?m)^(?=#### )", section):
+        if part.startswith("#### "):
+            name = part.splitlines()[0].removeprefix("#### ").strip()
+            blocks[name] = part.rstrip() + "\n"
+    return blocks
+
+
+def current_section(readme: str) -> str:
+    """The text between the results markers ("" when there are none)."""
+    if START_MARKER not in readme or END_MARKER not in readme:
+        return ""
+    return readme.split(START_MARKER, 1)[1].split(END_MARKER, 1)[0]
+
+
+def merged_results(previous_section: str, metrics: dict[str, Any]) -> tuple[str, list[str]]:
+    """The new section and the datasets kept as they were: a table whose dataset ``metrics.json`` does
+    not hold (a case study whose file is not here, a dataset not run yet) is kept, never dropped."""
+    kept = {name: block for name, block in dataset_blocks(previous_section).items() if name not in metrics}
+    fresh = dataset_blocks(results_markdown(metrics)) if metrics else {}
+    order = list(dict.fromkeys([*dataset_blocks(previous_section), *fresh]))
+    parts = [fresh.get(name) or kept[name] for name in order]
+    return "\n".join(parts), list(kept)
+
+
 def replace_section(readme: str, section: str) -> str:
     """The README with the text between the results markers replaced by ``section``."""
     if START_MARKER not in readme or END_MARKER not in readme:
@@ -82,12 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.metrics.exists():
         parser.error(f"{args.metrics} not found: run `kedro run` (or `make run`) first")
-    section = results_markdown(json.loads(args.metrics.read_text()))
+    readme = args.readme.read_text() if args.readme.exists() else ""
+    section, kept = merged_results(current_section(readme), json.loads(args.metrics.read_text()))
     if args.print:
         print(section)
     else:
-        args.readme.write_text(replace_section(args.readme.read_text(), section))
+        args.readme.write_text(replace_section(readme, section))
         print(f"results tables written to {args.readme}")
+    if kept:
+        print(f"kept as they were (not in {args.metrics}): {', '.join(kept)}")
     return 0
 
 
