@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from matshift.uncertainty.metrics import (
     Z_90,
@@ -31,3 +32,27 @@ def test_flag_auroc_and_selective_mae_reward_a_score_that_ranks_errors():
     assert flag_auroc(target, prediction, useless) == 0.5
     assert selective_mae(target, prediction, good) == 0.0
     assert selective_mae(target, prediction, -good) > 0.0
+
+
+def test_error_auroc_ignores_zero_targets_that_make_a_metal_detector_look_good():
+    from matshift.uncertainty.metrics import error_flag_auroc, unflagged_miss_rate
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    metal = rng.uniform(size=n) < 0.5
+    target = np.where(metal, 0.0, rng.uniform(1, 5, size=n))
+    prediction = np.where(metal, 0.0, target + rng.normal(size=n))  # metals exact, others noisy
+    metal_detector = (~metal).astype(float) + rng.uniform(0, 0.01, size=n)  # ranks nothing within non-metals
+    assert flag_auroc(target, prediction, metal_detector) > 0.75
+    assert abs(error_flag_auroc(target, prediction, metal_detector) - 0.5) < 0.06
+    error_aware = np.abs(target - prediction) + rng.normal(scale=0.1, size=n)
+    assert error_flag_auroc(target, prediction, error_aware) > 0.9
+
+    lower, upper = prediction - 1.0, prediction + 1.0
+    missed = (target < lower) | (target > upper)
+    assert unflagged_miss_rate(target, lower, upper, missed) == 0.0
+    assert unflagged_miss_rate(target, lower, upper, np.zeros(n, bool)) == pytest.approx(np.mean(missed))
+    metrics = interval_metrics(
+        target, prediction, lower, upper, error_aware, np.zeros(n), 10, uncertain=missed
+    )
+    assert metrics["unflagged_miss_rate"] == 0.0 and metrics["coverage_90_nonzero"] < metrics["coverage_90"]

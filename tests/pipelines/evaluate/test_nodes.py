@@ -89,3 +89,27 @@ def test_collect_predictions_marks_rows_whose_composition_the_source_has(predict
     combined = collect_predictions(table, source, predictions, predictions.assign(model="other"))
     assert len(combined) == 2 * len(predictions)
     assert combined["in_source"].sum() == len(predictions)
+
+
+def test_shift_metrics_width_ratio_unflagged_misses_and_chosen_method_shares(predictions):
+    with_intervals = predictions.assign(
+        lower=predictions["prediction"] - 2.0,
+        upper=predictions["prediction"] + 2.0,
+        ood_score=(predictions["prediction"] - predictions["target"]).abs(),
+        uncertain=predictions["group"].eq("small"),  # the rows whose errors of 3 miss the interval
+        interval_method=predictions["fold"].map({0: "cqr", 1: "split"}),
+    )
+    wide = with_intervals.assign(
+        split="ood", lower=with_intervals["lower"] - 1.0, upper=with_intervals["upper"] + 1.0
+    )
+    table = pd.concat([with_intervals.assign(split="matbench_cv"), wide], ignore_index=True)
+    metrics = compute_metrics(table, {"min_group_size": 5, "in_distribution_split": "matbench_cv"})
+    cv, ood = metrics["matbench_cv"]["m"], metrics["ood"]["m"]
+    assert cv["unflagged_miss_rate"] == pytest.approx(0.0) and cv["flag_rate"] == pytest.approx(0.25)
+    assert cv["coverage_90_min_group"] == cv["min_group_coverage_90"]
+    assert ood["interval_width_ratio"] == pytest.approx(6.0 / 4.0)
+    assert cv["interval_method_cqr"] == pytest.approx(0.5) and cv["interval_method_split"] == pytest.approx(
+        0.5
+    )
+    # target 0 (one row per fold) is left out of the non-zero coverage
+    assert {"coverage_90_nonzero", "flag_auroc_nonzero", "flag_auroc_error"} <= set(cv)
