@@ -1,6 +1,8 @@
 """The robustness report: every model on every split — errors, intervals, flags — in HTML and Markdown.
 
-Sections per dataset: the models x splits table (MAE, worst-group MAE, coverage, width, flag AUROC),
+Sections per dataset: the models x splits table (MAE, worst-group MAE, coverage (also on non-zero
+targets), width and its ratio to the in-distribution width, flag AUROC (also for large errors among
+non-zero targets), the miss rate among unflagged rows),
 parity plots per split (the evaluate stage's PNGs are linked), a reliability diagram, coverage per
 group, and error against the OOD score. Figures are embedded in the HTML (one self-contained file to
 send around) and written beside the Markdown.
@@ -29,9 +31,13 @@ TABLE_METRICS = (
     "worst_group_mae",
     "ood_id_ratio",
     "coverage_90",
+    "coverage_90_nonzero",
     "min_group_coverage_90",
     "width_90",
+    "interval_width_ratio",
     "flag_auroc",
+    "flag_auroc_error",
+    "unflagged_miss_rate",
     "selective_mae_80",
 )
 LEVELS = np.linspace(0.05, 0.95, 19)
