@@ -57,8 +57,9 @@ def transfer_domains() -> dict[str, pd.DataFrame]:
     return {"features": features, "source": source, "target": target, "splits": splits}
 
 
-def pretrained_transfer_domains() -> dict:
-    """The synthetic domains after the pretrain stage: polymorphs, folds, source models, source columns."""
+def pretrained_transfer_domains(data: dict[str, pd.DataFrame] | None = None) -> dict:
+    """The synthetic domains (or ``data``) after the pretrain stage: polymorphs, folds, source models,
+    source columns."""
     from matshift.pipelines.pretrain.nodes import (
         assign_source_folds,
         pretrain_source_models,
@@ -66,9 +67,11 @@ def pretrained_transfer_domains() -> dict:
         summarise_source,
     )
 
-    data = transfer_domains()
+    data = transfer_domains() if data is None else data
     polymorphs = summarise_source(data["source"])
     folds = assign_source_folds(polymorphs, data["target"], data["splits"], SMALL_TRANSFER_PARAMS)
-    models = pretrain_source_models(polymorphs, data["features"], folds, SMALL_TRANSFER_PARAMS)
+    models = pretrain_source_models(
+        polymorphs, data["features"], folds, data["target"], data["splits"], SMALL_TRANSFER_PARAMS
+    )
     table = source_features_for_target(data["target"], data["features"], polymorphs, models, folds)
     return {**data, "polymorphs": polymorphs, "folds": folds, "models": models, "source_table": table}

@@ -26,6 +26,20 @@ def polymorph_statistics(source_table: pd.DataFrame) -> pd.DataFrame:
     return stats
 
 
+def tested_compositions(target_table: pd.DataFrame, splits: pd.DataFrame) -> dict[int, set[str]]:
+    """Compositions measured in each target ``matbench_cv`` test fold (a duplicate may be in several)."""
+    tested = splits[(splits["split"] == "matbench_cv") & (splits["role"] == "test")]
+    composition_of = target_table.set_index("sample_id")["composition"]
+    compositions = composition_of.loc[tested["sample_id"]].to_numpy()
+    folds = tested["fold"].to_numpy()
+    return {int(fold): set(compositions[folds == fold]) for fold in pd.unique(folds)}
+
+
+def pair_key(fold_a: int, fold_b: int) -> tuple[int, int]:
+    """Key of the source model trained without two folds (nested cross-fitting for ``__mp_minus_test``)."""
+    return (min(int(fold_a), int(fold_b)), max(int(fold_a), int(fold_b)))
+
+
 def source_fold_assignment(
     source_compositions: pd.Index, target_table: pd.DataFrame, splits: pd.DataFrame, n_folds: int
 ) -> pd.Series:
@@ -55,6 +69,25 @@ def lookup_features(compositions: pd.Index, polymorphs: pd.DataFrame) -> pd.Data
     looked_up["source_polymorph_count"] = looked_up["source_polymorph_count"].fillna(0.0)
     looked_up["in_source"] = looked_up["source_polymorph_count"] > 0
     return looked_up
+
+
+def fold_models(models: dict) -> dict[int, object]:
+    """The single-fold models of one backbone (not the ``all`` model, not the fold-pair models)."""
+    return {k: m for k, m in models.items() if isinstance(k, int | np.integer)}
+
+
+def minus_test_fold_models(models: dict, fold: int) -> dict[int, object]:
+    """Fold models of the source without fold ``fold``'s test compositions, for that fold's
+    ``__mp_minus_test`` variant: slot ``fold`` is the model without fold ``fold``, slot ``j`` the model
+    without folds ``j`` and ``fold``. None of them saw a test composition of ``fold``."""
+    n_folds = len(fold_models(models))
+    missing = [pair_key(j, fold) for j in range(n_folds) if j != fold and pair_key(j, fold) not in models]
+    if missing:
+        raise KeyError(
+            f"source models lack the fold-pair models {missing} needed by the __mp_minus_test variant "
+            f"of matbench_cv fold {fold}; re-run the pretrain pipeline"
+        )
+    return {j: models[fold] if j == fold else models[pair_key(j, fold)] for j in range(n_folds)}
 
 
 def cross_fitted_predictions(

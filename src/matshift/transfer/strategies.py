@@ -222,8 +222,18 @@ STRATEGIES: dict[str, Callable[..., BaseEstimator]] = {
     ),
 }
 
-# Strategies whose inputs change when the fold's test compositions are removed from the source.
-USES_SOURCE_ENTRIES = {"lookup", "lookup_stack", "lookup_stack_hurdle", "warm_start", "finetune_mlp"}
+# Strategies whose inputs change when the fold's test compositions are removed from the source: the
+# lookups, and the source-model columns too (training rows' predictions and every row's fold spread
+# come from models that saw the test compositions).
+USES_SOURCE_ENTRIES = {
+    "lookup",
+    "stack",
+    "lookup_stack",
+    "lookup_stack_hurdle",
+    "delta",
+    "warm_start",
+    "finetune_mlp",
+}
 
 
 def build_strategy(name: str, source: dict[str, Any], params: dict[str, Any], clip: tuple) -> BaseEstimator:

@@ -1,14 +1,21 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from matshift.pipelines.finetune.nodes import (
     SOURCE_MINUS_TEST_SUFFIX,
     finetune_and_predict,
-    hide_source_entries,
+    mp_minus_test_design_matrix,
     transfer_design_matrix,
 )
+from matshift.transfer.source import LOOKUP_COLUMNS
 from matshift.transfer.strategies import USES_SOURCE_ENTRIES
-from tests.pipelines.transfer_data import N_FOLDS, SMALL_TRANSFER_PARAMS, pretrained_transfer_domains
+from tests.pipelines.transfer_data import (
+    N_FOLDS,
+    SMALL_TRANSFER_PARAMS,
+    pretrained_transfer_domains,
+    transfer_domains,
+)
 
 DECLARATION = {"target": {"min": 0.0, "max": 20.0}}
 
@@ -19,20 +26,66 @@ def inputs():
     return data, data["source_table"], data["models"]
 
 
-def test_hiding_source_entries_touches_only_the_given_rows_lookup_columns(inputs):
+def _minus_test_design(data: dict, fold: int):
+    rows = data["splits"].query("split == 'matbench_cv' and role == 'test' and fold == @fold")
+    test_ids = rows["sample_id"]
+    design = mp_minus_test_design_matrix(
+        data["target"],
+        data["features"],
+        data["polymorphs"],
+        data["models"],
+        data["folds"],
+        fold,
+        test_ids.to_numpy(),
+    )
+    return design, test_ids.to_numpy()
+
+
+def test_mp_minus_test_hides_the_test_compositions_lookups_and_keeps_the_others(inputs):
     data, table, _ = inputs
     X, _, _ = transfer_design_matrix(data["target"], data["features"], table)
-    hidden = hide_source_entries(X, X.index[:3])
-    assert hidden.loc[X.index[:3], "source_gap_median"].isna().all()
-    assert (hidden.loc[X.index[:3], "source_polymorph_count"] == 0).all()
-    assert hidden.loc[X.index[3:]].equals(X.loc[X.index[3:]])
-    assert hidden["source_model_catboost"].equals(X["source_model_catboost"])  # already cross-fitted
+    design, test_ids = _minus_test_design(data, fold=1)
+    assert set(design.columns) == set(X.columns)
+    test_compositions = data["target"].set_index("sample_id").loc[test_ids, "composition"]
+    assert test_compositions.isin(data["polymorphs"].index).any()
+    assert design.loc[test_ids, "source_gap_median"].isna().all()
+    assert (design.loc[test_ids, "source_polymorph_count"] == 0).all()
+    train_ids = X.index.difference(test_ids)
+    for column in LOOKUP_COLUMNS:
+        assert design.loc[train_ids, column].equals(X.loc[train_ids, column])
+
+
+def test_mp_minus_test_design_does_not_depend_on_the_test_compositions_source_gaps(inputs):
+    """Moving the DFT gaps of fold 1's test compositions must not change any cell of fold 1's
+    ``__mp_minus_test`` design matrix, training rows included (the fold-model spread used to leak them)."""
+    data, _, _ = inputs
+    fold = 1
+    _, test_ids = _minus_test_design(data, fold)
+    test_compositions = set(data["target"].set_index("sample_id").loc[test_ids, "composition"])
+    perturbed = transfer_domains()
+    moved = perturbed["source"]["composition"].isin(test_compositions)
+    assert moved.any()
+    perturbed["source"].loc[moved, "target"] += 3.0 + np.arange(moved.sum()) % 2
+    repretrained = pretrained_transfer_domains(perturbed)
+    before, _ = _minus_test_design(data, fold)
+    after, _ = _minus_test_design(repretrained, fold)
+    pd.testing.assert_frame_equal(before, after)
+    # the all-source variant does see them: the test is sensitive to the perturbation
+    assert not repretrained["source_table"].equals(data["source_table"])
 
 
 def test_every_strategy_and_source_variant_predicts_every_test_row(inputs):
     data, table, models = inputs
     predictions = finetune_and_predict(
-        data["target"], data["features"], table, data["splits"], models, DECLARATION, SMALL_TRANSFER_PARAMS
+        data["target"],
+        data["features"],
+        table,
+        data["splits"],
+        data["polymorphs"],
+        models,
+        data["folds"],
+        DECLARATION,
+        SMALL_TRANSFER_PARAMS,
     )
     strategies = SMALL_TRANSFER_PARAMS["strategies"]
     expected = set(strategies) | {

@@ -1,9 +1,11 @@
 """Fine-tune: every transfer strategy on every split and fold of the target dataset.
 
-On ``matbench_cv`` each strategy that reads source entries also runs a second time with the fold's
-test compositions removed from the source (key suffix ``__mp_minus_test``): their looked-up DFT values
-are hidden and the source models are the fold models that never saw them. The difference between
-the two shows how much of the gain comes from compositions the source already contains.
+On ``matbench_cv`` each strategy that reads a source column or model also runs a second time with the
+fold's test compositions removed from the source (key suffix ``__mp_minus_test``): every source column
+of every row — looked-up DFT values, source-model predictions and their spread — is rebuilt without
+the test compositions' entries, and the source models are fold models that never saw them. The
+difference between the two shows how much of the gain comes from compositions the source already
+contains.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from matshift.pipelines.pretrain.nodes import ALL_SOURCE
+from matshift.pipelines.pretrain.nodes import ALL_SOURCE, source_features_minus_test
 from matshift.pipelines.train.nodes import fold_predictions, model_inputs, split_folds
-from matshift.transfer.source import LOOKUP_COLUMNS
 from matshift.transfer.strategies import USES_SOURCE_ENTRIES, build_strategy
 
 SOURCE_MINUS_TEST_SUFFIX = "__mp_minus_test"
@@ -31,12 +32,23 @@ def transfer_design_matrix(
     return pd.concat([X, source], axis=1), y, composition
 
 
-def hide_source_entries(X: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    """The design matrix as if the source had no entry for the given rows' compositions."""
-    hidden = X.copy()
-    hidden.loc[rows, [c for c in LOOKUP_COLUMNS if c != "source_polymorph_count"]] = np.nan
-    hidden.loc[rows, "source_polymorph_count"] = 0.0
-    return hidden
+def mp_minus_test_design_matrix(
+    materials_table: pd.DataFrame,
+    features: pd.DataFrame,
+    source_polymorphs: pd.DataFrame,
+    source_models: dict[str, dict[Any, Any]],
+    source_folds: pd.DataFrame,
+    fold: int,
+    test_ids: np.ndarray,
+) -> pd.DataFrame:
+    """The design matrix of fold ``fold``'s ``__mp_minus_test`` variant: no column of any row carries
+    information from a source entry of the fold's test compositions."""
+    composition = materials_table.set_index("sample_id")["composition"]
+    test_compositions = pd.Index(pd.unique(composition.loc[test_ids]))
+    minus_test = source_features_minus_test(
+        materials_table, features, source_polymorphs, source_models, source_folds, fold, test_compositions
+    )
+    return transfer_design_matrix(materials_table, features, minus_test)[0]
 
 
 def finetune_and_predict(
@@ -44,7 +56,9 @@ def finetune_and_predict(
     features: pd.DataFrame,
     source_feature_table: pd.DataFrame,
     splits: pd.DataFrame,
+    source_polymorphs: pd.DataFrame,
     source_models: dict[str, dict[Any, Any]],
+    source_folds: pd.DataFrame,
     declaration: dict[str, Any],
     transfer_params: dict[str, Any],
 ) -> pd.DataFrame:
@@ -59,9 +73,10 @@ def finetune_and_predict(
         if split == "matbench_cv":
             fold_sources = {b: models[fold] for b, models in source_models.items()}
             minus_test = [s for s in strategies if s in USES_SOURCE_ENTRIES]
-            variants.append(
-                (SOURCE_MINUS_TEST_SUFFIX, hide_source_entries(X, test_ids), fold_sources, minus_test)
+            design = mp_minus_test_design_matrix(
+                materials_table, features, source_polymorphs, source_models, source_folds, fold, test_ids
             )
+            variants.append((SOURCE_MINUS_TEST_SUFFIX, design, fold_sources, minus_test))
         for suffix, design, sources, names in variants:
             for name in names:
                 params = transfer_params["strategy_params"].get(name, {})

@@ -25,7 +25,14 @@ def create_pipeline(dataset: str) -> Pipeline:
             ),
             node(
                 pretrain_source_models,
-                inputs=["source_polymorphs", "source_features", "source_folds", "params:transfer"],
+                inputs=[
+                    "source_polymorphs",
+                    "source_features",
+                    "source_folds",
+                    "materials_table",
+                    "splits",
+                    "params:transfer",
+                ],
                 outputs="source_models",
                 name="pretrain_source_models",
             ),
