@@ -30,8 +30,9 @@ from matshift.monitoring.report import batch_report_html
 from matshift.monitoring.scoring import batch_design_matrix, score_batch
 from matshift.pipelines.featurize.nodes import featurize_materials
 from matshift.pipelines.finetune.nodes import transfer_design_matrix
-from matshift.pipelines.ingest.nodes import stage_materials_table
+from matshift.pipelines.ingest.nodes import DeclarationError, stage_materials_table
 from matshift.pipelines.validate.nodes import validation_rules
+from matshift.schema import QUARANTINE_COLUMNS
 from matshift.validation import validate_staged_table
 
 logger = logging.getLogger(__name__)
@@ -45,39 +46,183 @@ class BadBatchFileError(RuntimeError):
 def stage_plant_batches(
     plant_batches: dict[str, Any], declaration: dict[str, Any], dataset: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Accepted rows of every readable batch (column ``batch``), quarantined rows and files, counts."""
+    """Accepted rows of every readable batch (column ``batch``), quarantined rows and files, counts.
+
+    ``counts``: per batch id its file and ``rows_in = scored + quarantined`` (row reasons included
+    ``non_numeric``: a declared numeric process value that is not a finite number); per file not
+    scored (``file:<name>``) its status (quarantined / skipped), reason and message. A batch without a
+    declared column is quarantined as a file (``missing_column``); every other batch goes on.
+    """
     rules = {**validation_rules(declaration), "target_required": False, "max_bad_fraction": 1.0}
     target_column = declaration["columns"]["target"]
+    ledger = plant_batches.get("files")
+    file_of = dict(zip(ledger["batch"], ledger["file"], strict=True)) if ledger is not None else {}
     accepted, quarantined, counts = [], [], {}
+    file_rows = [] if ledger is None else ledger[ledger["status"] != "read"].to_dict("records")
+    if ledger is None:  # a bare batch reading (tests): its quarantine is every file-level entry
+        file_rows = [
+            {**row, "status": "quarantined"} for row in plant_batches["quarantine"].to_dict("records")
+        ]
     for batch, raw in plant_batches["batches"].items():
-        raw = raw if target_column in raw else raw.assign(**{target_column: ""})
-        staged = stage_materials_table(raw, declaration, f"{dataset}/plant/{batch}")
-        staged = staged.assign(domain=PLANT_DOMAIN)
-        rows, bad, summary, _ = validate_staged_table(staged, rules, f"{dataset} plant batch {batch}")
+        file = file_of.get(batch, batch)
+        digest = plant_batches["hashes"][batch]
+        try:
+            rows, bad, summary = _stage_batch(raw, declaration, rules, target_column, dataset, batch)
+        except BatchFileError as error:
+            file_rows.append(
+                {
+                    "file": file,
+                    "sha256": digest,
+                    "status": "quarantined",
+                    "reason": error.reason,
+                    "message": error.message,
+                    "rows_in": len(raw),
+                }
+            )
+            continue
         accepted.append(rows.assign(batch=batch))
-        quarantined.append(bad.assign(batch=batch, file=""))
+        quarantined.append(bad.assign(batch=batch, file=file))
         counts[batch] = {
+            "file": file,
             "rows_in": summary["rows_in"],
             "scored": summary["accepted"],
             "quarantined": summary["quarantined"],
             "reasons": {k: v for k, v in summary["reasons"].items() if v},
             "labelled": bool(rows["target"].notna().any()),
-            "sha256": plant_batches["hashes"][batch],
+            "sha256": digest,
         }
-    files = plant_batches["quarantine"]
-    for _, row in files.iterrows():
+    for row in file_rows:
         counts[f"file:{row['file']}"] = {
             "file": row["file"],
+            "sha256": row.get("sha256", ""),
+            "status": row["status"],
             "reason": row["reason"],
             "message": row["message"],
+            "rows_in": int(row.get("rows_in", 0)),
         }
+    bad_files = [row for row in file_rows if row["status"] == "quarantined"]
     quarantined.append(
         pd.DataFrame(
-            {"batch": "", "file": files["file"], "reason": files["reason"], "detail": files["message"]}
+            {
+                "batch": "",
+                "file": [row["file"] for row in bad_files],
+                "reason": [row["reason"] for row in bad_files],
+                "detail": [row["message"] for row in bad_files],
+            }
         )
     )
     table = pd.concat(accepted, ignore_index=True) if accepted else pd.DataFrame(columns=["batch"])
     return table, pd.concat(quarantined, ignore_index=True), counts
+
+
+class BatchFileError(ValueError):
+    """A batch file quarantined as a whole after it was read (a declared column missing, ...)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+def _stage_batch(
+    raw: pd.DataFrame,
+    declaration: dict[str, Any],
+    rules: dict[str, Any],
+    target_column: str,
+    dataset: str,
+    batch: str,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """One batch staged and validated: accepted rows, quarantined rows, counts (validation's summary)."""
+    missing = [c for c in _declared_batch_columns(declaration) if c not in raw.columns]
+    if missing:
+        raise BatchFileError(
+            "missing_column",
+            f"declared column(s) {missing} not found (parameters_datasets.yml process_columns / group); "
+            f"the file has {[c for c in raw.columns if c != 'source_row']}",
+        )
+    raw = raw if target_column in raw else raw.assign(**{target_column: ""})
+    try:
+        staged = stage_materials_table(raw, declaration, f"{dataset}/plant/{batch}")
+    except DeclarationError as error:  # e.g. an outcome value the declaration does not know
+        raise BatchFileError("declaration_mismatch", str(error)) from error
+    staged = staged.assign(domain=PLANT_DOMAIN)
+    non_numeric = _non_numeric_process_values(raw, declaration)
+    bad_numbers = non_numeric.notna().to_numpy()
+    rows, bad, summary, _ = validate_staged_table(
+        staged[~bad_numbers], rules, f"{dataset} plant batch {batch}"
+    )
+    if bad_numbers.any():
+        flagged = staged.loc[bad_numbers, [c for c in QUARANTINE_COLUMNS if c in staged.columns]].assign(
+            reason="non_numeric", detail=non_numeric[bad_numbers].to_numpy()
+        )
+        bad = pd.concat([flagged[list(QUARANTINE_COLUMNS)], bad], ignore_index=True)
+        bad = bad.sort_values("source_row", kind="stable", ignore_index=True)
+        summary = {
+            **summary,
+            "rows_in": summary["rows_in"] + int(bad_numbers.sum()),
+            "quarantined": summary["quarantined"] + int(bad_numbers.sum()),
+            "reasons": {**summary["reasons"], "non_numeric": int(bad_numbers.sum())},
+        }
+    return rows, bad, summary
+
+
+def _declared_batch_columns(declaration: dict[str, Any]) -> list[str]:
+    """Source columns a plant batch must have besides the formula (the target is optional)."""
+    process = [spec.get("column", name) for name, spec in (declaration.get("process_columns") or {}).items()]
+    group = (declaration.get("group") or {}).get("column")
+    return process + ([group] if group else [])
+
+
+def _non_numeric_process_values(raw: pd.DataFrame, declaration: dict[str, Any]) -> pd.Series:
+    """Per row, why a declared numeric process value is not a finite number (``None`` when all are):
+    ingest would read it as missing, and the row would be scored on a value nobody wrote."""
+    problems = pd.Series(None, index=raw.index, dtype=object)
+    for name, spec in (declaration.get("process_columns") or {}).items():
+        if "categories" in spec:
+            continue  # categorical: validation checks the value is one of the declared categories
+        column = spec.get("column", name)
+        text = raw[column].astype("string").str.strip()
+        number = pd.to_numeric(text, errors="coerce").astype(float)
+        bad = text.notna() & (text != "") & ~np.isfinite(number.to_numpy())
+        detail = f"{column}=" + text[bad].map(repr) + " is not a finite number"
+        problems[bad & problems.isna()] = detail
+    return problems
+
+
+def plant_file_ledger(plant_counts: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every file of the batch folder once, sorted by name: ``scored`` (at least one row scored),
+    ``quarantined`` (the file, or every row of it) or ``skipped``, with ``rows_in = scored + quarantined``
+    (0 rows for a file that could not be read)."""
+    entries = []
+    for key, counts in plant_counts.items():
+        if key.startswith("file:"):
+            rows_in = counts.get("rows_in", 0)
+            quarantined = rows_in if counts.get("status", "quarantined") == "quarantined" else 0
+            entries.append(
+                {
+                    "file": counts["file"],
+                    "batch": "",
+                    "status": counts.get("status", "quarantined"),
+                    "reason": counts["reason"],
+                    "message": counts["message"],
+                    "rows_in": rows_in,
+                    "scored": 0,
+                    "quarantined": quarantined,
+                }
+            )
+            continue
+        entries.append(
+            {
+                "file": counts["file"],
+                "batch": key,
+                "status": "scored" if counts["scored"] else "quarantined",
+                "reason": "" if counts["scored"] else "every_row_quarantined",
+                "message": "",
+                "rows_in": counts["rows_in"],
+                "scored": counts["scored"],
+                "quarantined": counts["quarantined"],
+            }
+        )
+    return sorted(entries, key=lambda entry: entry["file"])
 
 
 def monitor_plant_batches(
@@ -130,12 +275,14 @@ def monitor_plant_batches(
     champion["in_distribution_miss_rate"] = expected_miss
     sources = (source_polymorphs, source_models, source_folds)
     predictions, experiments, reports, challengers = {}, {}, {}, {}
-    bad_files = [counts for key, counts in plant_counts.items() if key.startswith("file:")]
+    files = plant_file_ledger(plant_counts)
     summary: dict[str, Any] = {
         "dataset": dataset,
         "champion": champion,
         "batches": {},
-        "bad_files": bad_files,
+        "bad_files": [f for f in files if f["status"] == "quarantined" and not f["batch"]],
+        "skipped_files": [f for f in files if f["status"] == "skipped"],
+        "files": files,
     }
     for batch, rows in plant_table.groupby("batch", sort=True):
         if batch in fitted_on:
