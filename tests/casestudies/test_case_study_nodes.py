@@ -143,3 +143,49 @@ def test_registry_includes_a_case_study_found_in_the_mirror(tmp_path, monkeypatc
     outputs = pipelines["__default__"].all_outputs()
     assert {"hea_hardness.metrics", "metrics", "robustness_report_md"} <= outputs
     assert "hea_hardness.predictions" in pipelines["train"].all_outputs()
+
+
+def test_calibration_and_early_stopping_never_split_a_leakage_key_group(monkeypatch):
+    """Fit vs calibration rows and a model's early-stopping rows are whole ``leakage_key`` groups."""
+    import numpy as np
+    from sklearn.base import BaseEstimator, RegressorMixin
+
+    from matshift.models.mlp import split_validation
+
+    seen = []
+
+    class Recorder(RegressorMixin, BaseEstimator):
+        def fit(self, X, y, groups=None):
+            seen.append((list(X.index), groups))
+            self.mean_ = float(np.mean(y))
+            return self
+
+        def predict(self, X):
+            return np.full(len(X), self.mean_)
+
+    n = 60
+    table = pd.DataFrame(
+        {
+            "sample_id": [f"s{i}" for i in range(n)],
+            "composition": [f"C{i // 3}" for i in range(n)],  # three measurements per composition
+            "target": np.arange(n, dtype=float),
+            "group": "all",
+        }
+    )
+    features = pd.DataFrame({"x": np.arange(n, dtype=float)}, index=table["sample_id"])
+    test = table["composition"].isin({"C0", "C1"})
+    role = np.where(test, "test", "train")
+    ids = table["sample_id"]
+    splits = pd.DataFrame({"split": "s", "fold": 0, "fold_name": "f", "role": role, "sample_id": ids})
+    declaration = {"target": {"min": 0.0, "max": 100.0}, "leakage_key": "composition"}
+    params = {"robust": {"confidence_level": 0.9, "calibration_fraction": 0.3, "random_state": 0}}
+    monkeypatch.setattr(nodes, "_model_factories", lambda declaration, params: {"recorder": Recorder})
+    predictions = nodes.train_case_study(table, features, splits, declaration, params)
+    assert len(predictions) == test.sum()
+    key = table.set_index("sample_id")["composition"]
+    ((fit_ids, groups),) = seen
+    calibration_ids = sorted(set(table.loc[~test, "sample_id"]) - set(fit_ids))
+    assert calibration_ids and not set(key.loc[fit_ids]) & set(key.loc[calibration_ids])
+    assert list(groups) == list(key.loc[fit_ids])  # the model early-stops on whole compositions
+    train, validation = split_validation(len(fit_ids), 0.2, np.random.default_rng(0), groups)
+    assert not set(groups[train]) & set(groups[validation])

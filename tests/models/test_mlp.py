@@ -67,3 +67,22 @@ def test_finetuning_refuses_mismatched_features(data, fitted):
         FineTunedMLP(pretrained=fitted).fit(X[["a", "b"]], y)
     with pytest.raises(ValueError, match="pretrained"):
         FineTunedMLP().fit(X, y)
+
+
+def test_early_stopping_rows_are_whole_groups_when_given(data, monkeypatch):
+    from matshift.models import mlp
+
+    X, y = data
+    groups = np.arange(len(X)) // 10  # 40 compositions of 10 rows each
+    drawn = []
+    original = mlp.split_validation
+
+    def recording_split(*args):
+        drawn.append(original(*args))
+        return drawn[-1]
+
+    monkeypatch.setattr(mlp, "split_validation", recording_split)
+    params = {**FAST, "epochs": 2, "validation_fraction": 0.2, "patience": 1}
+    MLPRegressor(**params).fit(X, y, groups=groups)
+    train, validation = drawn[0]
+    assert validation is not None and not set(groups[train]) & set(groups[validation])

@@ -171,12 +171,25 @@ def train_network(
 
 
 def split_validation(
-    n_rows: int, fraction: float, rng: np.random.Generator
+    n_rows: int, fraction: float, rng: np.random.Generator, groups: Any = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Random (train, validation) row indices; no validation when the fraction leaves either side empty."""
+    """(train, validation) row indices for early stopping; no validation when the fraction leaves either
+    side empty. With ``groups`` (e.g. the composition or the splits' leakage key of each row) whole
+    groups go to one side, so no group is on both; without them, or with a single group, rows are drawn
+    one by one."""
     n_val = int(round(float(fraction) * n_rows)) if fraction else 0
     if n_val < 1 or n_val >= n_rows:
         return np.arange(n_rows), None
+    if groups is not None and len(np.unique(np.asarray(groups))) >= 2:
+        labels, codes = np.unique(np.asarray(groups), return_inverse=True)
+        sizes = np.bincount(codes)
+        order = rng.permutation(len(labels))
+        # whole groups in a random order until the validation side holds about ``fraction`` of the rows
+        taken = order[: max(int(np.searchsorted(np.cumsum(sizes[order]), n_val)) + 1, 1)]
+        if len(taken) == len(labels):
+            taken = taken[:-1]
+        validation = np.isin(codes, taken)
+        return np.flatnonzero(~validation), np.flatnonzero(validation)
     order = rng.permutation(n_rows)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
@@ -262,7 +275,8 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
     epochs : maximum number of passes over the training rows.
     batch_size : minibatch size.
     loss : ``"l1"`` (mean absolute error, the band-gap benchmark metric), ``"l2"`` or ``"huber"``.
-    validation_fraction : random fraction of the training rows held out for early stopping (0: none).
+    validation_fraction : random fraction of the training rows held out for early stopping (0: none);
+        whole groups when ``fit`` gets ``groups=``.
     patience : epochs without a better validation loss before stopping; the best weights are restored.
     random_state : seeds weight initialisation, dropout, the validation split and the shuffling.
 
@@ -300,8 +314,13 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(
-        self, X: pd.DataFrame | np.ndarray, y: pd.Series | np.ndarray, sample_weight: np.ndarray | None = None
+        self,
+        X: pd.DataFrame | np.ndarray,
+        y: pd.Series | np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        groups: Any = None,
     ) -> MLPRegressor:
+        """``groups``: each row's composition or leakage key; the early-stopping rows are whole groups."""
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; choose one of {LOSSES}")
         X_arr, y_arr = validate_data(
@@ -314,7 +333,7 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
 
         seed = seed_from(self.random_state)
         train_rows, val_rows = split_validation(
-            len(y_arr), self.validation_fraction, np.random.default_rng(seed)
+            len(y_arr), self.validation_fraction, np.random.default_rng(seed), groups
         )
         X_tensor = standardise(X_arr, self.imputer_, self.mean_, self.scale_)
         y_tensor = torch.from_numpy(y_arr.astype(np.float32))

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import has_fit_parameter
 
 from matshift.audit.shortcuts import ShortcutThresholds, audit_shortcuts
 from matshift.casestudies import case_study_module
@@ -219,7 +220,10 @@ def train_case_study(
             train_ids, key, robust["calibration_fraction"], robust["random_state"]
         )
         for name, factory in _model_factories(declaration, params).items():
-            model = factory().fit(features.loc[fit_ids], y.loc[fit_ids].to_numpy())
+            model = factory()
+            # a model that early-stops holds out whole leakage-key groups, as the splits do
+            grouped = {"groups": key.loc[fit_ids].to_numpy()} if has_fit_parameter(model, "groups") else {}
+            model.fit(features.loc[fit_ids], y.loc[fit_ids].to_numpy(), **grouped)
             calibration = np.clip(model.predict(features.loc[cal_ids]), *clip)
             predicted = fold_predictions(
                 (split, fold, fold_name), name, test_ids, indexed, model.predict(features.loc[test_ids]), clip
