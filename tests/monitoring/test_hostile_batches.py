@@ -178,3 +178,33 @@ def test_the_quarantine_csv_neutralises_formula_text(tmp_path, staged):
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "@", "\t", "\r")]
     assert {"'=cmd|' /C calc'!A0", "'@SUM(1+1)", "'=1+1"} <= set(cells)
     assert "-1" not in "".join(c for c in cells if c.startswith("-"))  # Fe-1O is inside a cell, not leading
+
+
+def test_the_report_names_the_file_escaped():
+    from matshift.monitoring.report import batch_report_html
+
+    entry = {
+        "file": "plant/<script>alert(1)</script>.csv",
+        "sha256": "ab",
+        "rows_in": 1,
+        "scored": 1,
+        "quarantined": 0,
+        "reasons": {},
+        "uncertain_fraction": 0.0,
+        "drift": {"kinds": [], "auc": 0.5, "p_value": 0.5, "evidence": {}},
+    }
+    champion = {
+        "model": "m",
+        "metric": "mae",
+        "split": "s",
+        "value": 1.0,
+        "coverage_90": 0.9,
+        "coverage_ok": True,
+    }
+    predictions = pd.DataFrame(
+        {"formula": ["NaCl"], "prediction": [1.0], "uncertain": [False], "ood_score": [0.0]}
+    )
+    page = batch_report_html(
+        "demo", "script_alert_1-0a1b2c3d", entry, champion, predictions, pd.DataFrame(), predictions
+    )
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.csv" in page and "<script>" not in page

@@ -40,7 +40,8 @@ def batch_report_html(
             "<style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse;font-size:12px}"
             " td,th{border:1px solid #ccc;padding:3px 6px}</style></head><body>",
             f"<h1>{html.escape(dataset)} · plant batch {html.escape(batch)}</h1>",
-            f"<p>sha256 <code>{entry['sha256']}</code>. Rows in: {entry['rows_in']} = scored "
+            f"<p>File <code>{html.escape(str(entry.get('file', batch)))}</code>, "
+            f"sha256 <code>{entry['sha256']}</code>. Rows in: {entry['rows_in']} = scored "
             f"{entry['scored']} + quarantined {entry['quarantined']} (reasons: {html.escape(reasons)}).</p>",
             f"<h2>Shift: {html.escape(kinds)}</h2>",
             f"<p>Domain classifier training vs batch: AUC {drift['auc']:.3f}, permutation p-value "
