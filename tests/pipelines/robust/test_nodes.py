@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -56,3 +57,31 @@ def test_every_reported_model_predicts_every_test_row_with_an_interval_and_a_fla
     assert np.isfinite(predictions["prediction"]).all()
     # every flagged prediction says why, the others say nothing
     assert (predictions["reason"].str.len() > 0).eq(predictions["uncertain"]).all()
+
+
+def test_shift_calibrated_key_is_chosen_on_inner_folds_only(robust_params):
+    from matshift.pipelines.finetune.nodes import transfer_design_matrix
+    from matshift.pipelines.robust.nodes import robust_fold_predictions, shift_calibrated_model
+
+    params = {**robust_params, "models": [], "reported": {}, "cv_plus": None}
+    data = pretrained_transfer_domains()
+    X, y, composition = transfer_design_matrix(data["target"], data["features"], data["source_table"])
+    group = data["target"].set_index("sample_id")["group"]
+    first_fold = data["splits"][["split", "fold"]].iloc[0]
+    splits = data["splits"][
+        (data["splits"]["split"] == first_fold["split"]) & (data["splits"]["fold"] == first_fold["fold"])
+    ]
+    first = robust_fold_predictions(X, y, group, composition, splits, (0.0, 20.0), params)
+    # scramble the fold's test labels: predictions, intervals, the method and the flag must not move
+    test_ids = splits.loc[splits["role"] == "test", "sample_id"].unique()
+    scrambled = y.copy()
+    scrambled.loc[test_ids] = np.random.default_rng(0).permutation(scrambled.loc[test_ids].to_numpy()) + 3.0
+    second = robust_fold_predictions(X, scrambled, group, composition, splits, (0.0, 20.0), params)
+    columns = ["prediction", "lower", "upper", "interval_method", "uncertain", "ood_score"]
+    pd.testing.assert_frame_equal(first[columns], second[columns])
+    key = params["shift_calibrated"]["key"]
+    chosen = first[first["model"] == key]
+    assert chosen["interval_method"].isin(params["shift_calibrated"]["interval_methods"]).all()
+    assert chosen.groupby(["split", "fold"])["interval_method"].nunique().eq(1).all()
+    assert shift_calibrated_model(params, (0.0, 20.0), "target_extrapolation").grouping == "target_quantile"
+    assert shift_calibrated_model(params, (0.0, 20.0), "leave_cluster_out").grouping == "cluster"
