@@ -26,3 +26,40 @@ def test_ratio_is_clipped_and_needs_both_domains():
     assert raw.max() <= 10.0 and raw.min() >= 0.1
     with pytest.raises(ValueError, match="both source"):
         DomainClassifierDensityRatio().fit(X, np.zeros(400, dtype=int))
+
+
+def test_grouped_fit_cross_fits_the_source_weights_by_composition():
+    """No source row's weight comes from a classifier fitted on a row of its own composition."""
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    compositions = np.repeat([f"C{i}" for i in range(40)], 5)  # five measurements per composition
+    X = pd.DataFrame(rng.normal(size=(200, 2)) + (compositions >= "C30")[:, None], columns=["a", "b"])
+    domains = (compositions >= "C30").astype(int)  # the last ten compositions are the target
+    fitted_on, predicted = [], []
+
+    class Spy(DomainClassifierDensityRatio):
+        def _fit_classifier(self, X, domains):
+            classifier = super()._fit_classifier(X, domains)
+            rows = set(X.index)
+            original = classifier.predict_proba
+
+            def predict_proba(Z):
+                fitted_on.append(rows)
+                predicted.append(set(Z.index))
+                return original(Z)
+
+            classifier.predict_proba = predict_proba
+            return classifier
+
+    estimator = Spy(n_folds=4).fit(X, domains, groups=compositions)
+    cross_fits = [(f, p) for f, p in zip(fitted_on, predicted, strict=True) if len(f) < len(X)]
+    assert len(cross_fits) == 4
+    for rows, held_out in cross_fits:
+        assert not set(compositions[list(rows)]) & set(compositions[list(held_out)])
+    assert set().union(*(p for _, p in cross_fits)) == set(range(len(X)))
+    assert estimator.source_ratio_.shape == ((domains == 0).sum(),)
+    assert estimator.source_ratio_.mean() == pytest.approx(1.0)
+    # ungrouped: the in-sample weights, as before
+    plain = DomainClassifierDensityRatio().fit(X, domains)
+    assert np.allclose(plain.source_ratio_, plain.ratio(X[domains == 0]))

@@ -8,6 +8,11 @@ the ratio (Shimodaira 2000's w^lambda): a little bias for much less variance whe
 barely overlap (a held-out cluster). skada's ``DiscriminatorReweightAdapter`` does the same inside
 its pipelines, but the weighted conformal intervals and the OOD flag need the ratio and the
 classifier themselves, so they live here.
+
+With ``groups`` (each row's composition), the weights of the fitting source rows are cross-fitted: a
+row's ratio comes from a classifier fitted on folds that hold none of its group's rows, so a
+composition never sits on both sides (an in-sample probability rewards the classifier for
+memorising a composition and over-weights it).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -24,7 +30,8 @@ SOURCE, TARGET = 0, 1
 
 
 class DomainClassifierDensityRatio(BaseEstimator):
-    """``fit(X, domains)`` with domains 0 (source) / 1 (target); ``ratio(X)`` = clipped p_t / p_s."""
+    """``fit(X, domains, groups=None)`` with domains 0 (source) / 1 (target); ``ratio(X)`` = clipped
+    p_t / p_s; ``source_ratio_``: the fitting source rows' weights (out of fold when grouped)."""
 
     def __init__(
         self,
@@ -32,25 +39,53 @@ class DomainClassifierDensityRatio(BaseEstimator):
         clip: tuple[float, float] = (0.05, 20.0),
         power: float = 1.0,
         max_iter: int = 2000,
+        n_folds: int = 5,
     ):
         self.C = C
         self.clip = clip
         self.power = power
         self.max_iter = max_iter
+        self.n_folds = n_folds
 
-    def fit(self, X, domains) -> DomainClassifierDensityRatio:
-        domains = np.asarray(domains)
-        if set(np.unique(domains)) != {SOURCE, TARGET}:
-            raise ValueError("domains must contain both source (0) and target (1) rows")
-        self.classifier_ = make_pipeline(
+    def _fit_classifier(self, X, domains: np.ndarray):
+        return make_pipeline(
             SimpleImputer(strategy="median", keep_empty_features=True),
             StandardScaler(),
             LogisticRegression(C=self.C, max_iter=self.max_iter),
         ).fit(X, domains)
-        self.prior_odds_ = float((domains == SOURCE).sum() / (domains == TARGET).sum())
-        source_ratio = self._raw_ratio(X[domains == SOURCE])
-        self.normaliser_ = float(np.mean(np.clip(source_ratio, *self.clip)))
+
+    def fit(self, X, domains, groups=None) -> DomainClassifierDensityRatio:
+        domains = np.asarray(domains)
+        if set(np.unique(domains)) != {SOURCE, TARGET}:
+            raise ValueError("domains must contain both source (0) and target (1) rows")
+        self.classifier_ = self._fit_classifier(X, domains)
+        self.prior_odds_ = _prior_odds(domains)
+        source = domains == SOURCE
+        if groups is None:
+            source_ratio = self._raw_ratio(_rows(X, source))
+        else:
+            source_ratio = self._out_of_fold_raw_ratio(X, domains, np.asarray(groups))[source]
+        clipped = np.clip(source_ratio, *self.clip)
+        self.normaliser_ = float(np.mean(clipped))
+        self.source_ratio_ = clipped / self.normaliser_
         return self
+
+    def _out_of_fold_raw_ratio(self, X, domains: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """Each row's raw ratio from a classifier that saw no row of its group."""
+        n_folds = min(self.n_folds, len(np.unique(groups)))
+        if n_folds < 2:
+            raise ValueError(f"density ratio: cross-fitting needs at least 2 groups, got {n_folds}")
+        raw = np.empty(len(domains))
+        for fitted, held_out in GroupKFold(n_splits=n_folds).split(np.zeros(len(domains)), groups=groups):
+            if set(np.unique(domains[fitted])) != {SOURCE, TARGET}:
+                raise ValueError(
+                    "density ratio: a cross-fitting fold has no source or no target rows left; "
+                    "lower n_folds or pass more target rows"
+                )
+            classifier = self._fit_classifier(_rows(X, fitted), domains[fitted])
+            p = np.clip(classifier.predict_proba(_rows(X, held_out))[:, 1], 1e-6, 1 - 1e-6)
+            raw[held_out] = (p / (1 - p) * _prior_odds(domains[fitted])) ** self.power
+        return raw
 
     def target_probability(self, X) -> np.ndarray:
         """P(target | x): how unlike the training inputs a row looks (an OOD score in [0, 1])."""
@@ -64,3 +99,11 @@ class DomainClassifierDensityRatio(BaseEstimator):
     def ratio(self, X) -> np.ndarray:
         """Clipped density ratio, scaled so the source rows' weights average 1."""
         return np.clip(self._raw_ratio(X), *self.clip) / self.normaliser_
+
+
+def _prior_odds(domains: np.ndarray) -> float:
+    return float((domains == SOURCE).sum() / (domains == TARGET).sum())
+
+
+def _rows(X, index: np.ndarray):
+    return X.iloc[index] if hasattr(X, "iloc") else X[index]

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit
+from sklearn.utils.validation import has_fit_parameter
 
 from matshift.pipelines.finetune.nodes import transfer_design_matrix
 from matshift.pipelines.train.nodes import split_folds
@@ -181,6 +182,12 @@ def predict_with_uncertainty(
     domains = np.r_[np.full(len(fit["X"]), SOURCE), np.full(len(target["X"]), TARGET)]
     y_fit = np.r_[np.asarray(fit["y"], dtype=float), np.full(len(target["X"]), np.nan)]
     groups = np.r_[np.asarray(fit["group"]), np.asarray(target["group"])]
+    # a model whose inner splits must keep a composition on one side (importance weighting) gets them
+    compositions = (
+        np.r_[np.asarray(fit["composition"]), np.asarray(target["composition"])]
+        if "composition" in fit and "composition" in target
+        else None
+    )
     shared = shared_signals(fit["X"], {"cal": calibration, "test": target}, target["X"], robust_params)
 
     outputs: dict[str, dict[str, np.ndarray]] = {}
@@ -189,7 +196,8 @@ def predict_with_uncertainty(
     names = robust_params["models"] if models is None else models
     for name in sorted(names, key=lambda n: n != "deep_ensemble"):
         model = build_robust_model(name, robust_params["model_params"].get(name), clip)
-        model.fit(X_fit_and_target, y_fit, domains=domains, groups=groups)
+        keyed = {"compositions": compositions} if has_fit_parameter(model, "compositions") else {}
+        model.fit(X_fit_and_target, y_fit, domains=domains, groups=groups, **keyed)
         keyed, model_spread = reported_outputs(name, model, calibration, target, shared, robust_params, clip)
         outputs.update(keyed)
         if name == "deep_ensemble":
@@ -273,8 +281,11 @@ def shift_calibrated_frames(
     return frames
 
 
-def fold_part(X: pd.DataFrame, y: pd.Series, group: pd.Series, ids: np.ndarray) -> dict[str, Any]:
-    return {"X": X.loc[ids], "y": y.loc[ids].to_numpy(), "group": group.loc[ids].to_numpy()}
+def fold_part(
+    X: pd.DataFrame, y: pd.Series, group: pd.Series, ids: np.ndarray, composition: pd.Series | None = None
+) -> dict[str, Any]:
+    part = {"X": X.loc[ids], "y": y.loc[ids].to_numpy(), "group": group.loc[ids].to_numpy()}
+    return part if composition is None else {**part, "composition": composition.loc[ids].to_numpy()}
 
 
 def robust_train_and_predict(
@@ -314,9 +325,13 @@ def robust_fold_predictions(
         max_fit_rows = robust_params.get("max_fit_rows")
         if max_fit_rows and len(fit_ids) > max_fit_rows:  # dense series: a sample of the fit rows suffices
             fit_ids = np.random.default_rng(seed).choice(fit_ids, max_fit_rows, replace=False)
-        test = fold_part(X, y, group, test_ids)
+        test = fold_part(X, y, group, test_ids, composition)
         predicted, flag = predict_with_uncertainty(
-            fold_part(X, y, group, fit_ids), fold_part(X, y, group, cal_ids), test, robust_params, clip
+            fold_part(X, y, group, fit_ids, composition),
+            fold_part(X, y, group, cal_ids, composition),
+            test,
+            robust_params,
+            clip,
         )
         frame = {
             "split": split,
