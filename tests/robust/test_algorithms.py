@@ -75,3 +75,28 @@ def test_dann_trains_through_the_whole_reversal_schedule():
     X, y, domains = source_and_target(seed=1)
     model = DANNRegressor(**{**TINY, "epochs": 30}, max_reversal_weight=1.0).fit(X, y, domains=domains)
     assert len(model.history_) == 30 and model.history_[-1]["reversal_weight"] > 0.9
+
+
+def test_source_only_mlp_early_stops_on_whole_compositions(monkeypatch):
+    from matshift.models import mlp
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(120, 2)), columns=["a", "b"])
+    y = 1 + X["a"].to_numpy()
+    domains = (np.arange(120) >= 100).astype(int)
+    compositions = np.repeat([f"C{i}" for i in range(30)], 4)
+    drawn = []
+    original = mlp.split_validation
+
+    def recording_split(*args):
+        drawn.append((args[3], *original(*args)))
+        return drawn[-1][1:]
+
+    monkeypatch.setattr(mlp, "split_validation", recording_split)
+    params = {"hidden_layers": [8], "epochs": 2, "batch_size": 32, "validation_fraction": 0.2}
+    build_robust_model("erm_mlp", params, (None, None)).fit(
+        X, y, domains=domains, groups=np.zeros(120), compositions=compositions
+    )
+    ((groups, train, validation),) = drawn
+    assert list(groups) == list(compositions[domains == 0])
+    assert not set(groups[train]) & set(groups[validation])

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from matshift.models.mlp import MLPRegressor
 from matshift.robust.coral import CORALRegressor
@@ -25,14 +25,21 @@ from matshift.uncertainty.ensembles import CatBoostUncertaintyRegressor, DeepEns
 
 
 class SourceOnly(RegressorMixin, BaseEstimator):
-    """An estimator fitted on the labelled source rows alone (target rows and groups dropped)."""
+    """An estimator fitted on the labelled source rows alone (target rows and groups dropped). With
+    ``compositions``, an estimator that early-stops (``fit(..., groups=)``) holds out whole ones."""
 
     def __init__(self, estimator: BaseEstimator | None = None):
         self.estimator = estimator
 
-    def fit(self, X, y, domains=None, groups=None) -> SourceOnly:
+    def fit(self, X, y, domains=None, groups=None, compositions=None) -> SourceOnly:
         keep = np.ones(len(X), dtype=bool) if domains is None else np.asarray(domains) == SOURCE
-        self.estimator_ = clone(self.estimator).fit(X[keep], np.asarray(y, dtype=float)[keep])
+        estimator = clone(self.estimator)
+        grouped = (
+            {"groups": np.asarray(compositions)[keep]}
+            if compositions is not None and has_fit_parameter(estimator, "groups")
+            else {}
+        )
+        self.estimator_ = estimator.fit(X[keep], np.asarray(y, dtype=float)[keep], **grouped)
         return self
 
     def predict(self, X, return_std: bool = False):
