@@ -40,7 +40,9 @@ def model_dataset(project) -> ChampionModelDataset:
 def save_champion(project, value, model="m") -> None:
     """As the evaluate stage does: the model, then its record (the pin follows either order)."""
     model_dataset(project).save(Model(value))
-    ChampionChoiceDataset(str(project / "champion.json"), str(project / "champion.pkl")).save({"model": model})
+    ChampionChoiceDataset(str(project / "champion.json"), str(project / "champion.pkl")).save(
+        {"model": model}
+    )
 
 
 def register(project, model="m") -> str:

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from matshift.monitoring.challenger import challenge_champion, worst_group_mae
+from matshift.monitoring.challenger import challenge_champion, choose_proposal, eligibility, worst_group_mae
 from matshift.pipelines.finetune.nodes import transfer_design_matrix
 from tests.monitoring.test_scoring import fitted_champion, robust_params
 from tests.pipelines.transfer_data import pretrained_transfer_domains
@@ -81,3 +81,42 @@ def test_the_decision_is_deterministic():
     first = challenge_champion(champion, training, plant, PARAMS)[1]
     second = challenge_champion(champion, training, plant, PARAMS)[1]
     assert pd.Series(first).equals(pd.Series(second))
+
+
+def test_plant_rows_of_training_compositions_do_not_count():
+    data, training = domains()
+    champion = fitted_champion(data, "catboost_uncertainty", robust_params())
+    # the same compositions the champion was trained on, measured again: no new information
+    known = {key: value.iloc[:45] for key, value in training.items()}
+    challenger, decision = challenge_champion(champion, training, known, PARAMS)
+    assert challenger is None and not decision["evaluated"]
+    assert decision["training_compositions"] == 45 and "0 labelled rows" in decision["reason"]
+
+
+FAVOURED = {
+    "evaluated": True,
+    "promote": True,
+    "reason": "ok",
+    "champion_plant_worst_group_mae": 1.0,
+    "challenger_plant_worst_group_mae": 0.5,
+}
+
+
+def test_example_batches_and_batches_with_quarantined_rows_are_never_eligible():
+    params = {**PARAMS, "example_batches": {"prefix": "example_", "names": ["clean", "shifted"]}}
+    assert eligibility("new_batch", FAVOURED, 0, set(), params) == []
+    assert "example batch" in eligibility("clean", FAVOURED, 0, set(), params)[0]
+    assert "example batch" in eligibility("example_anything", FAVOURED, 0, set(), params)[0]
+    assert "3 quarantined rows" in eligibility("new_batch", FAVOURED, 3, set(), params)[0]
+    assert "already fitted" in eligibility("new_batch", FAVOURED, 0, {"new_batch"}, params)[0]
+    assert "rule" in eligibility("new_batch", {**FAVOURED, "promote": False}, 0, set(), params)[0]
+
+
+def test_at_most_one_proposal_the_largest_improvement_ties_by_name():
+    def decided(challenger_mae, eligible=True):
+        return {**FAVOURED, "challenger_plant_worst_group_mae": challenger_mae, "eligible": eligible}
+
+    decisions = {"b": decided(0.6), "c": decided(0.4), "a": decided(0.1, eligible=False), "d": decided(0.4)}
+    assert choose_proposal(decisions) == "c"
+    assert choose_proposal(dict(reversed(decisions.items()))) == "c"
+    assert choose_proposal({"a": decided(0.1, eligible=False)}) is None

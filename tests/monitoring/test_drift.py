@@ -8,6 +8,7 @@ from matshift.monitoring.drift import (
     diagnose_shift,
     domain_classifier_drift,
     feature_drift,
+    in_distribution_miss_rate,
     population_stability_index,
 )
 
@@ -85,3 +86,29 @@ def test_measuring_only_the_promising_samples_is_named_selection_bias():
     assert diagnosis.selection and not diagnosis.covariate
     failures_gone = diagnose_shift(domain, reference_failure_rate=0.3, batch_failure_rate=0.0)
     assert failures_gone.selection and failures_gone.concept is None
+
+
+def test_concept_shift_is_judged_against_the_in_distribution_miss_rate():
+    """Intervals that miss 20% in distribution miss 20% on an unchanged batch: not a concept shift."""
+    rng = np.random.default_rng(5)
+    domain = {"auc": 0.5, "p_value": 0.6}
+    target = rng.normal(size=400)
+    half_width = 1.2816  # the 80% normal interval: 20% of targets fall outside
+    lower, upper = np.full(400, -half_width), np.full(400, half_width)
+    nominal = diagnose_shift(domain, batch_target=target, batch_lower=lower, batch_upper=upper)
+    assert nominal.concept  # the nominal 10% calls an unchanged relation a shift
+    calibration = rng.normal(size=1000)
+    expected = in_distribution_miss_rate(calibration, np.full(1000, -half_width), np.full(1000, half_width))
+    assert 0.15 < expected < 0.25
+    judged = diagnose_shift(
+        domain, batch_target=target, batch_lower=lower, batch_upper=upper, expected_miss_rate=expected
+    )
+    assert judged.concept is False and judged.evidence["expected_miss_rate_source"] == "in_distribution"
+    moved = diagnose_shift(
+        domain, batch_target=target + 2.0, batch_lower=lower, batch_upper=upper, expected_miss_rate=expected
+    )
+    assert moved.concept
+
+
+def test_the_in_distribution_miss_rate_is_never_zero():
+    assert in_distribution_miss_rate(np.zeros(9), -np.ones(9), np.ones(9)) == 0.1

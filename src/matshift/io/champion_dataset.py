@@ -177,12 +177,17 @@ class ChampionModelDataset(AbstractDataset[Any, Any]):
         return None
 
     def _load_from_registry(self, pin: dict[str, Any]) -> Any:
+        import mlflow
         import mlflow.artifacts
         from mlflow import MlflowClient
 
         uri = project_registry_uri(Path.cwd())
         name, version = self._registered_model, str(pin["registry"]["version"])
         where = f"registry {uri} model {name} version {version}"
+        # `models:/` URIs resolve against the global tracking URI whatever is passed: pin it for the load
+        # (the downloaded bytes are hash-checked either way)
+        previous = mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(uri)
         try:
             client = MlflowClient(tracking_uri=uri, registry_uri=uri)
             client.get_model_version(name, version)
@@ -206,6 +211,8 @@ class ChampionModelDataset(AbstractDataset[Any, Any]):
                 f"{type(error).__name__}: {error}. Fix the registry, or run with "
                 f"MATSHIFT_CHAMPION_SOURCE=local to use the pinned artefact {self._filepath}"
             ) from error
+        finally:
+            mlflow.set_tracking_uri(previous)
         moved = "" if alias in (None, version) else f"; alias {self._alias!r} is at version {alias}"
         model.loaded_from_ = f"models:/{name}/{version} from {uri} (sha256 {pin['sha256'][:12]}{moved})"
         logger.info("champion loaded from the project registry: %s", model.loaded_from_)

@@ -1,0 +1,155 @@
+"""Promotion is a decision: a monitor run proposes at most one challenger and moves nothing; the promote
+step moves the artefact and the registry alias together."""
+
+import json
+
+import pytest
+from kedro.io import DataCatalog
+from mlflow import MlflowClient
+
+from matshift.hooks import MlflowTrackingHooks
+from matshift.io.champion_dataset import (
+    ChampionChoiceDataset,
+    ChampionModelDataset,
+    file_sha256,
+    registered_model_name,
+)
+from matshift.pipelines.monitor.nodes import _proposal
+from matshift.pipelines.monitor.pipeline import create_pipeline as monitor_pipeline
+from matshift.pipelines.promote.nodes import PromotionError, promote_challenger
+
+
+class Model:
+    def __init__(self, value):
+        self.value = value
+
+
+def decision(challenger_mae: float, eligible: bool = True) -> dict:
+    return {
+        "evaluated": True,
+        "promote": True,
+        "reason": "ok",
+        "eligible": eligible,
+        "champion_plant_worst_group_mae": 1.0,
+        "challenger_plant_worst_group_mae": challenger_mae,
+    }
+
+
+def batch_entry(challenger: dict, sha: str) -> dict:
+    drift = {"kinds": [], "auc": 0.5, "p_value": 0.5}
+    counts = {"rows_in": 40, "scored": 40, "quarantined": 0, "uncertain_fraction": 0.1}
+    return {"sha256": sha, "drift": drift, **counts, "challenger": challenger}
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MATSHIFT_CHAMPION_SOURCE", raising=False)
+    monkeypatch.setenv("MATSHIFT_TRACKING", "on")
+    catalog = DataCatalog(
+        {
+            "demo.champion_model": ChampionModelDataset(
+                str(tmp_path / "demo.pkl"), registered_model_name("demo")
+            ),
+            "demo.champion": ChampionChoiceDataset(str(tmp_path / "demo.json"), str(tmp_path / "demo.pkl")),
+        }
+    )
+    catalog.save("demo.champion_model", Model("original"))
+    catalog.save("demo.champion", {"model": "catboost_uncertainty", "split": "leave_cluster_out"})
+    MlflowTrackingHooks._register_champion(catalog, "demo", {}, tmp_path)
+    return tmp_path, catalog
+
+
+def alias_version(project_path) -> str:
+    client = MlflowClient(tracking_uri=f"sqlite:///{project_path / 'mlflow.db'}")
+    return str(client.get_model_version_by_alias("matshift-demo", "champion").version)
+
+
+def monitor_run(project_path, catalog) -> tuple[dict, dict]:
+    """The outputs a monitor run with three eligible labelled batches hands to the hooks."""
+    record = catalog.load("demo.champion")
+    summary = {
+        "champion": {**record, "loaded_from": "test"},
+        "batches": {
+            "b_small_gain": batch_entry(decision(0.9), "s1"),
+            "c_big_gain": batch_entry(decision(0.5), "s2"),
+            "a_not_eligible": batch_entry(decision(0.1, eligible=False), "s3"),
+            "d_big_gain": batch_entry(decision(0.5), "s4"),
+        },
+        "bad_files": [],
+    }
+    proposal = _proposal("demo", summary, record)
+    outputs = {
+        "demo.monitoring_summary": summary,
+        "demo.monitoring_reports": {},
+        "demo.challenger_models": {b: Model(b) for b in summary["batches"]},
+        "demo.champion_proposal": proposal,
+    }
+    hooks = MlflowTrackingHooks()
+    hooks.before_pipeline_run({"project_path": str(project_path)})
+    hooks.after_node_run(None, outputs)
+    return summary, proposal
+
+
+def test_a_monitor_run_proposes_at_most_one_challenger_and_moves_nothing(project):
+    project_path, catalog = project
+    sha_before, version_before = file_sha256(project_path / "demo.pkl"), alias_version(project_path)
+    summary, proposal = monitor_run(project_path, catalog)
+    assert proposal["batch"] == "c_big_gain"  # the largest improvement, ties by name
+    assert proposal["command"] == "make promote BATCH=c_big_gain"
+    assert proposal["against_champion"]["sha256"] == sha_before
+    assert file_sha256(project_path / "demo.pkl") == sha_before
+    assert alias_version(project_path) == version_before
+    assert not {"champion_model", "champion"} & monitor_pipeline("demo").all_outputs()
+
+
+def test_applying_the_proposal_moves_artefact_and_registry_together(project):
+    project_path, catalog = project
+    summary, proposal = monitor_run(project_path, catalog)
+    challengers = {b: (lambda b=b: Model(b)) for b in summary["batches"]}
+    model, record, kept_predictions, kept_reports = promote_challenger(
+        proposal,
+        summary,
+        challengers,
+        catalog.load("demo.champion"),
+        {},
+        {"c_big_gain": lambda: "<html>"},
+        {"batch": "c_big_gain"},
+        "demo",
+    )
+    assert record["promoted_from_batch"] == "c_big_gain" and record["fitted_on_batches"] == {
+        "c_big_gain": "s2"
+    }
+    assert kept_reports == {"c_big_gain": "<html>"}
+    catalog.save("demo.champion_model", model)  # the catalog writes the artefact first...
+    catalog.save("demo.champion", record)
+    MlflowTrackingHooks._register_champion(catalog, "demo", {}, project_path)  # ...then the registry
+    pin = json.loads((project_path / "demo.json").read_text())["artefact"]
+    assert pin["sha256"] == file_sha256(project_path / "demo.pkl")
+    assert pin["registry"]["version"] == alias_version(project_path) == "2"
+    client = MlflowClient(tracking_uri=f"sqlite:///{project_path / 'mlflow.db'}")
+    assert client.get_model_version("matshift-demo", "2").tags["champion_sha256"] == pin["sha256"]
+    loaded = catalog.load("demo.champion_model")
+    assert loaded.value == "c_big_gain" and loaded.loaded_from_.startswith("models:/matshift-demo/2")
+
+
+def test_promote_refuses_another_batch_a_stale_proposal_and_an_ineligible_batch(project):
+    project_path, catalog = project
+    summary, proposal = monitor_run(project_path, catalog)
+    record = catalog.load("demo.champion")
+    challengers = {b: (lambda b=b: Model(b)) for b in summary["batches"]}
+
+    def apply(batch, proposal=proposal, record=record):
+        return promote_challenger(proposal, summary, challengers, record, {}, {}, {"batch": batch}, "demo")
+
+    with pytest.raises(PromotionError, match="'a_not_eligible' is not the monitor run's proposal"):
+        apply("a_not_eligible")
+    with pytest.raises(PromotionError, match="name the batch"):
+        apply(None)
+    stale = {**record, "artefact": {**record["artefact"], "sha256": "f" * 64}}
+    with pytest.raises(PromotionError, match="judged against champion sha256"):
+        apply("c_big_gain", record=stale)
+    summary["batches"]["c_big_gain"]["challenger"]["eligible"] = False
+    with pytest.raises(PromotionError, match="not eligible"):
+        apply("c_big_gain")
