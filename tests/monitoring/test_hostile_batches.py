@@ -137,6 +137,7 @@ def test_each_bad_row_has_its_reason_and_nothing_is_scored_as_another_compound(s
     assert "O" not in set(table["composition"])  # Fe0O was elemental oxygen before
     assert table["temperature_K"].notna().sum() == len(table) - 1  # the blank T is missing, not "hot"
     non_numeric = quarantine[quarantine["reason"] == "non_numeric"]
+    assert non_numeric["source_row"].tolist() == [3, 4] and quarantine["source_row"].dtype == "Int64"
     assert sorted(non_numeric["detail"]) == [
         "T='hot' is not a finite number",
         "T='inf' is not a finite number",

@@ -112,7 +112,10 @@ def stage_plant_batches(
         )
     )
     table = pd.concat(accepted, ignore_index=True) if accepted else pd.DataFrame(columns=["batch"])
-    return table, pd.concat(quarantined, ignore_index=True), counts
+    quarantine = pd.concat(quarantined, ignore_index=True)
+    if "source_row" in quarantine:  # file-level rows have none: keep the lines integers, not floats
+        quarantine["source_row"] = quarantine["source_row"].astype("Int64")
+    return table, quarantine, counts
 
 
 class BatchFileError(ValueError):
@@ -154,8 +157,8 @@ def _stage_batch(
         flagged = staged.loc[bad_numbers, [c for c in QUARANTINE_COLUMNS if c in staged.columns]].assign(
             reason="non_numeric", detail=non_numeric[bad_numbers].to_numpy()
         )
-        bad = pd.concat([flagged[list(QUARANTINE_COLUMNS)], bad], ignore_index=True)
-        bad = bad.sort_values("source_row", kind="stable", ignore_index=True)
+        parts = [flagged[list(QUARANTINE_COLUMNS)], *([bad] if len(bad) else [])]
+        bad = pd.concat(parts, ignore_index=True).sort_values("source_row", kind="stable", ignore_index=True)
         summary = {
             **summary,
             "rows_in": summary["rows_in"] + int(bad_numbers.sum()),
