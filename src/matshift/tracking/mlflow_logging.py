@@ -180,6 +180,8 @@ def log_monitoring_runs(
     champion = summary["champion"]
     run_ids = []
     for batch, entry in summary["batches"].items():
+        if "not_rescored" in entry:  # its evaluation was logged by the run that first scored it
+            continue
         drift = entry["drift"]
         run_tags = {
             **tags,
@@ -208,7 +210,7 @@ def log_monitoring_runs(
                 **{
                     f"challenger.{k}": v
                     for k, v in (entry.get("challenger") or {}).items()
-                    if k.endswith("_mae") or k in ("promote", "in_distribution_mae_limit")
+                    if k.endswith("_mae") or k in ("promote", "eligible", "in_distribution_mae_limit")
                 },
             }
             mlflow.log_metrics({k: float(v) for k, v in values.items() if _is_number(v)})
