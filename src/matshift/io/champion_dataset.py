@@ -173,7 +173,11 @@ class ChampionModelDataset(AbstractDataset[Any, Any]):
         if not (Path.cwd() / DEFAULT_TRACKING_DB).exists():
             return f"no project registry ({DEFAULT_TRACKING_DB} absent)"
         if not registry:
-            return "this artefact was never registered (evaluated with tracking off, or registration failed)"
+            # e.g. `kedro run` scores batches before its after-run hook registers the new champion
+            return (
+                "this artefact is not registered (yet: registration follows the run that wrote it; or "
+                "tracking was off, or registration failed)"
+            )
         return None
 
     def _load_from_registry(self, pin: dict[str, Any]) -> Any:
