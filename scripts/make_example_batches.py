@@ -1,6 +1,6 @@
 """Write example plant batches for expt_gap, drawn from the embedded data, to try monitoring on.
 
-    python scripts/make_example_batches.py [--out data/01_raw/plant/expt_gap] [--seed 0]
+    python scripts/make_example_batches.py [--out data/01_raw/plant/expt_gap] [--seed 0] [--hostile]
 
 Files (columns: ``formula`` and, when labelled, ``target (eV)``):
 
@@ -10,6 +10,12 @@ Files (columns: ``formula`` and, when labelled, ``target (eV)``):
 - ``malformed.csv``: 50 clean rows plus rows that validation must quarantine (unparseable formula,
   unknown element, negative and non-numeric gaps, a duplicated row);
 - ``wrong_units.csv``: a gap column headed ``target (meV)`` — the whole file must be quarantined.
+
+``--hostile`` adds malformed and hostile files (issue 13) to try the monitor's input hardening on: a
+hidden file, a CRLF copy of ``clean.csv``, a 251-character and a unicode file name, overflowing, zero and
+negligible amounts, formula-like text (``=cmd|...``), a binary file and an xlsx. Each one is listed in
+``summary.json`` (``files``) with its reason; the binary and xlsx files fail a run with
+``monitor.on_bad_file: fail``.
 
 The batches are data, versioned by DVC with ``data/01_raw/plant/``, not committed to git. The labelled
 ones are rows of the training data itself: their drift verdicts are meaningful, their errors are
@@ -59,16 +65,37 @@ def example_batches(expt_gap: pd.DataFrame, seed: int = 0) -> dict[str, pd.DataF
     }
 
 
+def hostile_batches(clean: bytes) -> dict[str, bytes]:
+    """File name -> bytes of the hostile files; ``clean``: the bytes of ``clean.csv`` (copied twice)."""
+    return {
+        ".hidden.csv": clean,
+        "clean_crlf_copy.csv": clean.replace(b"\n", b"\r\n"),
+        "x" * 247 + ".csv": b"formula,target (eV)\nSiC,2.4\n",
+        "my batch (Bändlücke ✓).csv": b"formula\nCdTe\n",
+        "amounts.csv": b"formula,target (eV)\nNaCl,8.5\nFe"
+        + b"9" * 400
+        + b"O,1\nFe0O,1\nFe0.0000000001O,1\n",
+        "formula_text.csv": b"formula,target (eV)\n=cmd|' /C calc'!A0,1\n@SUM(1+1),1\nGaN,=1+1\n",
+        "binary.csv": b"formula\x00\x01\x02\xff",
+        "book.xlsx": b"PK\x03\x04xl/workbook.xml" + b"\x00" * 16,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "data/01_raw/plant/expt_gap")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hostile", action="store_true", help="also write the hostile files (issue 13)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     expt_gap = pd.read_csv(SOURCE, dtype=str, keep_default_na=False)
     for name, frame in example_batches(expt_gap, args.seed).items():
         frame.to_csv(args.out / f"{name}.csv", index=False)
         print(f"{args.out / name}.csv: {len(frame)} rows")
+    if args.hostile:
+        for name, data in hostile_batches((args.out / "clean.csv").read_bytes()).items():
+            (args.out / name).write_bytes(data)
+            print(f"{args.out / name}: hostile")
     return 0
 
 

@@ -209,3 +209,25 @@ def test_the_report_names_the_file_escaped():
         "demo", "script_alert_1-0a1b2c3d", entry, champion, predictions, pd.DataFrame(), predictions
     )
     assert "&lt;script&gt;alert(1)&lt;/script&gt;.csv" in page and "<script>" not in page
+
+
+def test_the_scripts_hostile_files_are_each_listed_with_their_reason(tmp_path):
+    import importlib.util
+
+    from matshift.monitoring.batches import read_batches
+    from tests.conftest import PROJECT_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "examples", PROJECT_ROOT / "scripts/make_example_batches.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    (tmp_path / "clean.csv").write_bytes(CLEAN.encode())
+    for name, data in script.hostile_batches(CLEAN.encode()).items():
+        (tmp_path / name).write_bytes(data)
+    files = read_batches(tmp_path.iterdir(), {"formula": None}, {"target": "eV"}).files
+    assert len(files) == len(list(tmp_path.iterdir())) == 9
+    reasons = dict(zip(files["file"].map(lambda f: Path(f).name), files["reason"], strict=True))
+    assert (reasons[".hidden.csv"], reasons["clean_crlf_copy.csv"]) == ("hidden_file", "duplicate_content")
+    assert (reasons["binary.csv"], reasons["book.xlsx"]) == ("binary_file", "spreadsheet")
+    assert files.loc[files["status"] == "read", "batch"].str.len().max() <= MAX_BATCH_ID_LENGTH
