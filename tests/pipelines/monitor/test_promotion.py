@@ -14,7 +14,7 @@ from matshift.io.champion_dataset import (
     file_sha256,
     registered_model_name,
 )
-from matshift.pipelines.monitor.nodes import _proposal
+from matshift.pipelines.monitor.nodes import _kept_evaluation, _proposal
 from matshift.pipelines.monitor.pipeline import create_pipeline as monitor_pipeline
 from matshift.pipelines.promote.nodes import PromotionError, promote_challenger
 
@@ -153,3 +153,29 @@ def test_promote_refuses_another_batch_a_stale_proposal_and_an_ineligible_batch(
     summary["batches"]["c_big_gain"]["challenger"]["eligible"] = False
     with pytest.raises(PromotionError, match="not eligible"):
         apply("c_big_gain")
+
+
+def test_a_batch_the_champion_was_fitted_on_keeps_its_first_evaluation():
+    kept = {"b": {"labelled_mae": 0.3, "challenger": {"eligible": True}, "sha256": "s"}}
+    counts = {"rows_in": 40, "scored": 40, "quarantined": 0, "sha256": "s"}
+    entry = _kept_evaluation("b", counts, {"b": "s"}, kept)
+    assert entry["labelled_mae"] == 0.3 and entry["not_rescored"].startswith("not re-scored")
+    changed = _kept_evaluation("b", {**counts, "sha256": "other"}, {"b": "s"}, kept)
+    assert "the file changed since" in changed["not_rescored"]
+
+
+def test_the_promote_pipeline_reads_only_catalog_entries_and_writes_the_champion():
+    from kedro.config import OmegaConfigLoader
+
+    from matshift.pipelines.promote.pipeline import create_pipeline as promote_pipeline
+    from tests.conftest import PROJECT_ROOT
+
+    config = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base")
+    catalog = DataCatalog.from_config(config["catalog"])
+    pipeline = promote_pipeline("expt_gap")
+    for name in pipeline.inputs() - {"params:promote"}:
+        assert f"expt_gap.{name}" in catalog, name
+    assert pipeline.all_outputs() >= {"champion_model", "champion"}
+    assert "promote" in config["parameters"] and config["parameters"]["promote"]["batch"] is None
+    described = catalog.get("expt_gap.champion_model")._describe()
+    assert described["record_filepath"].endswith("data/06_models/champion/expt_gap.json")
