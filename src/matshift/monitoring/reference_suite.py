@@ -10,6 +10,12 @@ The reference profile (what the model has seen) becomes expectations a reviewer 
 
 This is evidence shown in the batch report, expectation by expectation; the covariate-shift alarm is
 the domain classifier's (``monitoring.drift``), whose false-alarm rate is measured.
+
+The descriptor ranges (one expectation per descriptor, ~150) are checked in one vectorised pass with
+GX's own rule for ``ExpectColumnValuesToBeBetween`` (nulls ignored, ``mostly`` of the non-null rows,
+``unexpected_percent`` of the non-null rows; ``tests/monitoring/test_reference_suite.py`` checks the
+result against GX's): GX spends ~0.1 s per expectation whatever the batch size, which made 25 small
+batches take minutes. GX itself runs the element, categorical and KL expectations.
 """
 
 from __future__ import annotations
@@ -80,6 +86,39 @@ def build_reference_suites(profile: dict[str, Any], params: dict[str, Any]) -> d
     return {"rows": rows, "elements": elements}
 
 
+RANGE_EXPECTATION = "expect_column_values_to_be_between"
+PARTIAL_UNEXPECTED = 20  # as many unexpected values as GX's SUMMARY result lists
+
+
+def check_ranges(
+    batch_features: pd.DataFrame, profile: dict[str, Any], mostly: float
+) -> list[dict[str, Any]]:
+    """One outcome per profiled descriptor, as GX's ``ExpectColumnValuesToBeBetween`` (SUMMARY) reports it:
+    ``{"column", "success", "unexpected_percent", "partial_unexpected_list"}``."""
+    columns = [c for c in profile["ranges"] if c in batch_features]
+    missing = sorted(set(profile["ranges"]) - set(columns))
+    if missing:
+        raise KeyError(f"reference suite: batch descriptors lack profiled column(s) {missing[:5]}")
+    values = batch_features[columns].to_numpy(dtype=float)
+    low, high = np.array([profile["ranges"][c] for c in columns], dtype=float).T
+    present = ~np.isnan(values)
+    unexpected = present & ((values < low) | (values > high))
+    nonnull, n_unexpected = present.sum(axis=0), unexpected.sum(axis=0)
+    outcomes = []
+    for i, column in enumerate(columns):
+        considered, bad = float(nonnull[i]), float(n_unexpected[i])
+        outcomes.append(
+            {
+                "column": column,
+                # GX's arithmetic, so a batch exactly at ``mostly`` is judged the same way
+                "success": bool(considered == 0 or (considered - bad) / considered >= mostly),
+                "unexpected_percent": bad / considered * 100 if considered else 0.0,
+                "partial_unexpected_list": values[unexpected[:, i], i][:PARTIAL_UNEXPECTED].tolist(),
+            }
+        )
+    return outcomes
+
+
 def check_batch_against_reference(
     batch_features: pd.DataFrame, batch_table: pd.DataFrame, profile: dict[str, Any], params: dict[str, Any]
 ) -> dict[str, Any]:
@@ -90,18 +129,23 @@ def check_batch_against_reference(
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("plant_batch")
+    ranges = check_ranges(batch_features, profile, params["mostly"])
+    failed = [_describe_range(outcome) for outcome in ranges if not outcome["success"]]
+    evaluated = len(ranges)
+    kl_columns = list(profile["histograms"])
     frames = {
         "rows": pd.concat(
             [
-                batch_features.reset_index(drop=True),
+                batch_features[kl_columns].reset_index(drop=True),
                 batch_table[list(profile["categories"])].astype(str).reset_index(drop=True),
             ],
             axis=1,
         ),
         "elements": element_table(batch_table["composition"]),
     }
-    failed, evaluated = [], 0
-    for name, suite in build_reference_suites(profile, params).items():
+    # the ranges were checked above; GX runs the rest of the suite
+    suites = build_reference_suites({**profile, "ranges": {}}, params)
+    for name, suite in suites.items():
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(
                 name=name,
@@ -115,6 +159,15 @@ def check_batch_against_reference(
             if not outcome.success:
                 failed.append(_describe(outcome.expectation_config, outcome.result))
     return {"success": not failed, "evaluated": evaluated, "failed": failed}
+
+
+def _describe_range(outcome: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "expectation": RANGE_EXPECTATION,
+        "column": outcome["column"],
+        "unexpected_percent": round(float(outcome["unexpected_percent"]), 2),
+        "unexpected_values": [str(v) for v in outcome["partial_unexpected_list"][:10]],
+    }
 
 
 def _describe(config: Any, result: dict[str, Any]) -> dict[str, Any]:
