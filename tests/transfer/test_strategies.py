@@ -84,3 +84,29 @@ def test_hurdle_needs_the_target_floor():
     X = pd.DataFrame({"d0": np.arange(20.0)})
     with pytest.raises(ValueError, match="floor"):
         CatBoostTransfer(hurdle=True, **FAST).fit(X, np.arange(20.0) % 2)
+
+
+def test_finetuned_mlp_early_stops_on_whole_compositions(monkeypatch):
+    from matshift.models.mlp import MLPRegressor
+    from matshift.transfer import finetune_mlp
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(80, 2)), columns=["d0", "d1"])
+    y = 1 + X["d0"].to_numpy()
+    compositions = np.repeat([f"C{i}" for i in range(20)], 4)
+    pretrained = MLPRegressor(hidden_layers=(8,), epochs=2, batch_size=16).fit(X, y)
+    drawn = []
+    original = finetune_mlp.split_validation
+
+    def recording_split(*args):
+        drawn.append((args[3], *original(*args)))
+        return drawn[-1][1:]
+
+    monkeypatch.setattr(finetune_mlp, "split_validation", recording_split)
+    mlp_params = {"head_epochs": 1, "full_epochs": 1, "batch_size": 16, "validation_fraction": 0.25}
+    build_strategy("finetune_mlp", {"mlp": pretrained}, {"mlp_params": mlp_params}, (None, None)).fit(
+        X, y, groups=compositions
+    )
+    ((groups, train, validation),) = drawn
+    assert list(groups) == list(compositions)
+    assert not set(groups[train]) & set(groups[validation])

@@ -42,8 +42,9 @@ class FineTunedMLP(RegressorMixin, BaseEstimator):
        tens of thousands of source rows taught.
 
     Both stages use AdamW with ``weight_decay``, minibatches of ``batch_size``, and early stopping on
-    the same random ``validation_fraction`` of the fine-tuning rows (after ``patience`` epochs
-    without improvement; the best weights of the stage are restored). Those rows are never trained on.
+    the same random ``validation_fraction`` of the fine-tuning rows, whole compositions when ``fit``
+    gets ``groups=`` (after ``patience`` epochs without improvement; the best weights of the stage are
+    restored). Those rows are never trained on.
 
     ``pretrained`` is a fitted ``MLPRegressor`` or the path of a file written by
     ``MLPRegressor.save``. ``clone`` keeps it as is (a plain scikit-learn clone would replace it by an
@@ -99,7 +100,10 @@ class FineTunedMLP(RegressorMixin, BaseEstimator):
             )
         return self.pretrained
 
-    def fit(self, X: pd.DataFrame | np.ndarray, y: pd.Series | np.ndarray) -> FineTunedMLP:
+    def fit(
+        self, X: pd.DataFrame | np.ndarray, y: pd.Series | np.ndarray, groups: Any = None
+    ) -> FineTunedMLP:
+        """``groups``: each row's composition; the early-stopping rows are whole compositions."""
         source = self._pretrained_model()
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; choose one of {LOSSES}")
@@ -126,7 +130,7 @@ class FineTunedMLP(RegressorMixin, BaseEstimator):
 
         seed = seed_from(self.random_state)
         train_rows, val_rows = split_validation(
-            len(y_arr), self.validation_fraction, np.random.default_rng(seed)
+            len(y_arr), self.validation_fraction, np.random.default_rng(seed), groups
         )
         train_index = torch.from_numpy(train_rows)
         validation = None

@@ -190,7 +190,7 @@ class FineTunedMLPTransfer(RegressorMixin, BaseEstimator):
         self.model_ = FineTunedMLP(
             pretrained=self.pretrained, random_state=self.random_state, **(self.mlp_params or {})
         )
-        self.model_.fit(X[self.columns_], np.asarray(y, dtype=float))
+        self.model_.fit(X[self.columns_], np.asarray(y, dtype=float), groups=groups)
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
