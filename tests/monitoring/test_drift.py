@@ -112,3 +112,17 @@ def test_concept_shift_is_judged_against_the_in_distribution_miss_rate():
 
 def test_the_in_distribution_miss_rate_is_never_zero():
     assert in_distribution_miss_rate(np.zeros(9), -np.ones(9), np.ones(9)) == 0.1
+
+
+def test_stopping_the_permutations_early_keeps_every_alarm_and_caps_the_batch():
+    for shift, seed in [(0.0, 5), (0.0, 6), (0.3, 7), (1.0, 8)]:
+        moved = batch(n=150, shift=shift, seed=seed)
+        full = domain_classifier_drift(REFERENCE, moved, n_permutations=19, stop_after_exceedances=20)
+        early = domain_classifier_drift(REFERENCE, moved, n_permutations=19)
+        assert early["auc"] == full["auc"] and full["n_permutations_run"] == 19
+        assert diagnose_shift(early).covariate == diagnose_shift(full).covariate, shift
+        assert early["n_permutations_run"] <= 19 and 0 < early["p_value"] <= 1
+    capped = domain_classifier_drift(
+        REFERENCE, batch(n=3000, seed=9), n_permutations=9, max_reference_rows=500
+    )
+    assert capped["n_batch"] == 3000 and capped["n_batch_tested"] == capped["n_reference"] == 500
