@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from matshift.monitoring.champion_model import ChampionModel
 from matshift.pipelines.finetune.nodes import transfer_design_matrix
@@ -58,7 +59,9 @@ def score_batch(
         batch_table, batch_features, source_polymorphs, source_models, source_folds
     )
     batch_group = batch_table.set_index("sample_id")["group"].loc[X_batch.index].to_numpy()
-    predicted = champion.predict_with_uncertainty(X_batch, batch_group)
+    # its fits and products are small: BLAS threads only contend (5-10x slower on a busy 2-core machine)
+    with threadpool_limits(limits=1, user_api="blas"):
+        predicted = champion.predict_with_uncertainty(X_batch, batch_group)
     scored = pd.DataFrame(
         {
             "sample_id": X_batch.index,
