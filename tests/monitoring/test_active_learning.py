@@ -31,3 +31,22 @@ def test_table_ranks_each_sample_once():
     X = np.random.default_rng(2).normal(size=(30, 2))
     table = next_experiments_table(np.arange(30).astype(str), X, np.zeros(30), np.linspace(0, 1, 30), k=10)
     assert table["rank"].tolist() == list(range(1, 11)) and table["sample_id"].is_unique
+
+
+def test_the_median_standardiser_is_simple_imputer_and_standard_scaler():
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from matshift.monitoring.active_learning import _median_standardiser
+
+    rng = np.random.default_rng(3)
+    reference = rng.normal(size=(40, 5)) * [1.0, 10.0, 0.1, 1.0, 1.0]
+    reference[rng.random((40, 5)) < 0.2] = np.nan
+    reference[:, 3] = np.nan  # all missing
+    reference[:, 4] = 2.5  # constant
+    query = rng.normal(size=(7, 5))
+    query[0, :] = np.nan
+    sklearn = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler())
+    expected = sklearn.fit(reference).transform(query)
+    np.testing.assert_allclose(_median_standardiser(reference)(query), expected, rtol=1e-12, atol=1e-12)
