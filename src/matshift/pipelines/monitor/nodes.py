@@ -56,13 +56,12 @@ def stage_plant_batches(
     rules = {**validation_rules(declaration), "target_required": False, "max_bad_fraction": 1.0}
     target_column = declaration["columns"]["target"]
     ledger = plant_batches.get("files")
-    file_of = dict(zip(ledger["batch"], ledger["file"], strict=True)) if ledger is not None else {}
+    if ledger is None:  # a reading without a file ledger: its quarantine is every file not read
+        ledger = plant_batches["quarantine"].assign(batch="", status="quarantined")
+    read = (ledger["status"] == "read").to_numpy()
+    file_of = dict(zip(ledger.loc[read, "batch"], ledger.loc[read, "file"], strict=True))
+    file_rows = ledger[~read].to_dict("records")
     accepted, quarantined, counts = [], [], {}
-    file_rows = [] if ledger is None else ledger[ledger["status"] != "read"].to_dict("records")
-    if ledger is None:  # a bare batch reading (tests): its quarantine is every file-level entry
-        file_rows = [
-            {**row, "status": "quarantined"} for row in plant_batches["quarantine"].to_dict("records")
-        ]
     for batch, raw in plant_batches["batches"].items():
         file = file_of.get(batch, batch)
         digest = plant_batches["hashes"][batch]
