@@ -123,6 +123,12 @@ def run_split(split, splits, X, y, group, composition, params, args, baseline: b
             model.set_params(grouping="composition", interval_methods=("split",))
         result = fold_result(model, X, y, group, composition, train_ids, test_ids, params["min_group_size"])
         rows.append({"split": split, "fold": fold, **result})
+        kind = "baseline" if baseline else "shift"
+        print(
+            f"  {split} fold {fold} {kind}: coverage {result['coverage_90']:.3f}, width "
+            f"{result['width_90']:.3f}, error AUROC {result['flag_auroc_error']:.3f}, {result['method']}",
+            flush=True,
+        )
     return pd.DataFrame(rows)
 
 
