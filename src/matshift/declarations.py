@@ -134,11 +134,11 @@ def check_declaration(dataset: str, declaration: Mapping[str, Any]) -> list[str]
             f"{dataset}: `robust: true` needs `transfer: {{source_dataset: <dataset>}}` (the robust models "
             "read the transfer design matrix); add a transfer source or remove `robust`"
         )
-    if declaration.get("monitor") and declaration.get("robust") and declaration.get("process_columns"):
-        # the champion learns from the process columns, plant batches are scored from compositions alone
+    if declaration.get("monitor") and (declaration.get("process_columns") or composition):
+        # plant batches are read by their formula column and scored from composition descriptors alone
         raise DeclarationError(
-            f"{dataset}: `monitor: true` does not support process_columns yet (plant batches are scored "
-            "from composition descriptors only); remove `monitor` or the process columns"
+            f"{dataset}: `monitor: true` needs a formula column and no process_columns yet (plant batches "
+            "are scored from composition descriptors only); remove `monitor` or declare it that way"
         )
     return _ignored_keys(dataset, declaration)
 

@@ -105,7 +105,7 @@ def test_no_composition_declared_is_an_error_not_a_key_error():
         ({"robust": True}, r"steel: `robust: true` needs `transfer"),
         (
             {"robust": True, "monitor": True, "transfer": {"source_dataset": "mp_gap"}},
-            r"steel: `monitor: true` does not support process_columns",
+            r"steel: `monitor: true` needs a formula column and no process_columns",
         ),
         ({"process_columns": {"T": {"categories": ["a"], "min": 0}}}, r"steel.process_columns.T"),
     ],
@@ -120,7 +120,9 @@ def test_ignored_keys_are_warned_about():
     assert check_declaration("steel", no_splits) == [
         "steel: `transfer` is ignored: the dataset declares no splits or no models"
     ]
-    warnings = check_declaration("steel", {**_alloy_declaration(), "monitor": True})
+    plain = {**_alloy_declaration(), "columns": {"formula": "f", "target": "YS"}, "process_columns": {}}
+    del plain["composition"]
+    warnings = check_declaration("steel", {**plain, "monitor": True})
     assert warnings == ["steel: `monitor: true` is ignored: scoring plant batches needs `robust: true`"]
 
 
