@@ -75,17 +75,12 @@ def inner_folds(
     return np.asarray(fold_of, dtype=int)[position]
 
 
-def large_error_labels(error: np.ndarray, target: np.ndarray, folds: np.ndarray) -> np.ndarray:
-    """Whether each row's absolute error exceeds the median absolute error of its inner fold's rows
-    with a non-zero target (all its rows when none): judged within a fold, as a scored batch is, and
-    among non-zero targets, since easy zeros (metals) would make the flag a metal detector."""
-    large = np.zeros(len(error), dtype=bool)
-    for fold in np.unique(folds):
-        inside = folds == fold
-        reference = inside & (target != 0)
-        median = np.median(error[reference if reference.any() else inside])
-        large[inside] = error[inside] > median
-    return large
+def large_error_labels(error: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Whether each row's absolute error exceeds the median absolute error of the rows with a non-zero
+    target (all rows when none): easy zeros (metals) would make the flag a metal detector. Pooled over
+    inner folds, not per fold: a whole chemistry that errs more is what a flag must catch."""
+    nonzero = target != 0
+    return error > np.median(error[nonzero] if nonzero.any() else error)
 
 
 def _model_outputs(model: Any, X: pd.DataFrame, clip: tuple[float, float] | None) -> dict[str, Any]:
@@ -219,7 +214,7 @@ class ShiftCalibratedRegressor(BaseEstimator):
         lower, upper = self.selection_[self.method_]["held_out_intervals"]
         error = np.abs(y - held_out["prediction"])
         miss = (y < lower) | (y > upper)
-        large = large_error_labels(error, y, folds)
+        large = large_error_labels(error, y)
         self.flag_ = UncertaintyFlag(self.max_unflagged_miss_rate, self.min_flag_rate, C=self.flag_C).fit(
             held_out["features"], miss if self.flag_label == "outside_interval" else large, folds, miss=miss
         )
