@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from matshift.featurizers.process import sample_design_matrix
+
 DEFAULT_TRACKING_DB = "mlflow.db"
 EXPERIMENT_PREFIX = "matshift"
 
@@ -86,7 +88,11 @@ def log_dataset_run(
     tags = {**run_tags, "dataset": dataset, "data_hash": data_hash(materials_table)}
     # features are per composition (band gaps) or per sample (case studies, which log no fold models)
     key = "composition" if features.index.name != "sample_id" else "sample_id"
-    example = features.loc[materials_table[key].iloc[:5]].reset_index(drop=True)
+    example = (
+        sample_design_matrix(materials_table.head(5), features)  # + declared process columns
+        if key == "composition"
+        else features.loc[materials_table[key].iloc[:5]]
+    ).reset_index(drop=True)
     with mlflow.start_run(run_name=run_name, tags=tags) as parent:
         mlflow.log_params(flatten({"dataset": declaration}))
         for directory in artifact_dirs:

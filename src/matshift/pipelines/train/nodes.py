@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matshift.featurizers.process import sample_design_matrix
 from matshift.models import build_model
-from matshift.schema import process_feature_columns
 
 logger = logging.getLogger(__name__)
 
@@ -19,31 +19,10 @@ def model_inputs(materials_table: pd.DataFrame, features: pd.DataFrame) -> tuple
     """Descriptor matrix (+ the declared process columns) and target, both indexed by sample_id.
 
     Every stage that learns (train, finetune, robust, audit, champion) builds its inputs here, so the
-    process columns reach every model. A categorical process column is one-hot encoded over its
-    declared values (``route=cast``, ``route=wrought``), the same columns in every fold and at scoring.
+    process columns reach every model (``matshift.featurizers.process``).
     """
-    table = materials_table.set_index("sample_id")
-    X = features.loc[table["composition"]].set_axis(table.index)
-    process = process_feature_columns(table)
-    if process:
-        X = pd.concat([X, process_feature_matrix(table[process])], axis=1)
-    return X, table["target"]
-
-
-def process_feature_matrix(process: pd.DataFrame) -> pd.DataFrame:
-    """Numeric process columns as floats, categorical ones one-hot over their declared categories."""
-    parts = []
-    for name, column in process.items():
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            parts.append(pd.get_dummies(column, prefix=name, prefix_sep="=").astype(float))
-        elif pd.api.types.is_numeric_dtype(column):
-            parts.append(column.astype(float).to_frame(name))
-        else:
-            raise TypeError(
-                f"process column {name!r} is {column.dtype}, neither numeric nor categorical: declare "
-                "`categories:` for it in parameters_datasets.yml (validation then stores it as categorical)"
-            )
-    return pd.concat(parts, axis=1)
+    X = sample_design_matrix(materials_table, features)
+    return X, materials_table.set_index("sample_id")["target"]
 
 
 def split_folds(splits: pd.DataFrame) -> Iterator[tuple[str, int, str, np.ndarray, np.ndarray]]:
