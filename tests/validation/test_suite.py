@@ -68,3 +68,20 @@ def test_expected_columns_include_process_and_required_columns():
 def test_malformed_rules_are_rejected_naming_the_dataset(bad, message):
     with pytest.raises(ValueError, match=f"expt_gap.*{message}"):
         validate_rules(rules(**bad), "expt_gap")
+
+
+def test_categorical_process_columns_get_a_text_type_and_an_allowed_set():
+    from matshift.validation.suite import suite_expectations
+
+    rules = {
+        "target_min": 0,
+        "target_max": 1,
+        "process_columns": {"route": {"categories": ["cast", "wrought"]}},
+    }
+    items = [item for item in suite_expectations(rules) if item["kwargs"].get("column") == "route"]
+    kinds = {item["type"]: item for item in items}
+    assert kinds["expect_column_values_to_be_in_type_list"]["kwargs"]["type_list"] == ["str", "StringDtype"]
+    allowed = kinds["expect_column_values_to_be_in_set"]
+    assert allowed["kwargs"]["value_set"] == ["cast", "wrought"]
+    assert allowed["meta"]["reason_code"] == "process_value_out_of_range"
+    assert "expect_column_values_to_be_between" not in kinds
