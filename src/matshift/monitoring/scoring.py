@@ -59,8 +59,9 @@ def score_batch(
         batch_table, batch_features, source_polymorphs, source_models, source_folds
     )
     batch_group = batch_table.set_index("sample_id")["group"].loc[X_batch.index].to_numpy()
-    # its fits and products are small: BLAS threads only contend (5-10x slower on a busy 2-core machine)
-    with threadpool_limits(limits=1, user_api="blas"):
+    # its fits, products and neighbour searches are small: BLAS and OpenMP threads only contend
+    # (5-10x slower on a busy 2-core machine)
+    with threadpool_limits(limits=1):
         predicted = champion.predict_with_uncertainty(X_batch, batch_group)
     scored = pd.DataFrame(
         {
