@@ -14,7 +14,10 @@ the fold median, non-zero targets), unflagged miss rate <= 12%.
 
 Cheap by default for 2 cores (state it with the numbers): training folds subsampled to
 ``--max-train-rows`` rows, ``--iterations`` CatBoost trees, descriptors only (``--with-transfer`` adds the
-MP lookup / source columns, needs the pretrain stage's output). Needs the split stage's outputs:
+MP lookup / source columns, needs the pretrain stage's output). Measured with the defaults on the shared
+2-core machine (load average ~10, other jobs running): 578 s with ``--no-baseline``, 1630 s with the
+baseline (twice the fits); ``--max-train-rows 1000 --iterations 100`` roughly halves it. Needs the split
+stage's outputs:
 
     kedro run --pipeline expt_gap --to-outputs expt_gap.splits
     python benchmarks/uncertainty_under_shift.py [--max-train-rows 1500] [--iterations 150] [--id-folds 2]
