@@ -126,3 +126,11 @@ def test_stopping_the_permutations_early_keeps_every_alarm_and_caps_the_batch():
         REFERENCE, batch(n=3000, seed=9), n_permutations=9, max_reference_rows=500
     )
     assert capped["n_batch"] == 3000 and capped["n_batch_tested"] == capped["n_reference"] == 500
+
+
+def test_a_one_row_batch_skips_the_domain_classifier_and_says_why():
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame(rng.normal(size=(50, 3)), columns=list("abc"))
+    result = domain_classifier_drift(reference, reference.iloc[:1], n_permutations=9)
+    assert np.isnan(result["auc"]) and result["p_value"] == 1.0
+    assert "at least 2" in result["skipped"]

@@ -69,6 +69,10 @@ def feature_drift(reference: pd.DataFrame, batch: pd.DataFrame, n_bins: int = 10
     return pd.DataFrame.from_dict(rows, orient="index").sort_values("psi", ascending=False)
 
 
+# each training fold of a 2-fold cross-validation must hold both domains
+MIN_ROWS_PER_DOMAIN = 2
+
+
 def _cross_validated_auc(X: np.ndarray, labels: np.ndarray, n_folds: int, random_state: int) -> float:
     """Out-of-fold AUC of a logistic regression on ``X`` (already imputed and standardised)."""
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=random_state)
@@ -105,6 +109,16 @@ def domain_classifier_drift(
     rng = np.random.default_rng(random_state)
     columns = reference.columns.intersection(batch.columns)
     n_batch = len(batch)
+    if min(n_batch, len(reference)) < MIN_ROWS_PER_DOMAIN:  # a cross-validated classifier needs both classes
+        return {
+            "auc": float("nan"),
+            "p_value": 1.0,
+            "n_permutations_run": 0,
+            "n_reference": int(len(reference)),
+            "n_batch": int(n_batch),
+            "n_batch_tested": 0,
+            "skipped": f"{n_batch} batch row(s): the domain classifier needs at least {MIN_ROWS_PER_DOMAIN}",
+        }
     if len(reference) > max_reference_rows:  # a large training set would only slow the test down
         reference = reference.iloc[rng.choice(len(reference), max_reference_rows, replace=False)]
     max_batch_rows = max_reference_rows if max_batch_rows is None else max_batch_rows
@@ -177,6 +191,8 @@ def diagnose_shift(
 ) -> ShiftDiagnosis:
     """Name the kinds of shift from the domain classifier result and, for a labelled batch, its targets."""
     evidence: dict[str, Any] = {"domain_auc": domain["auc"], "domain_p_value": domain["p_value"]}
+    if "skipped" in domain:
+        evidence["domain_classifier_skipped"] = domain["skipped"]
     # a permutation p-value (1 + k) / (1 + n) is valid with <=; min_auc keeps a tiny, real shift in a
     # large batch from raising an alarm nobody can act on
     covariate = domain["p_value"] <= alpha and domain["auc"] >= min_auc
