@@ -90,7 +90,15 @@ def _challenger_section(decision: dict[str, Any] | None) -> list[str]:
         return []
     if not decision["evaluated"]:
         return [f"<h2>Challenger: not evaluated</h2><p>{html.escape(decision['reason'])}.</p>"]
-    verdict = "promoted" if decision["promote"] else "not promoted"
+    # a monitor run never promotes: it proposes at most one eligible batch (proposal.json, `make promote`)
+    verdict = "favoured by the rule" if decision["promote"] else "not favoured by the rule"
+    if decision["promote"]:
+        blockers = decision.get("not_eligible_because") or []
+        verdict += (
+            " — not eligible for promotion: " + "; ".join(blockers)
+            if blockers
+            else " — eligible: see proposal.json for whether this run proposes it (`make promote BATCH=...`)"
+        )
     rows = pd.DataFrame(
         {
             "model": ["champion", "challenger"],
@@ -106,7 +114,7 @@ def _challenger_section(decision: dict[str, Any] | None) -> list[str]:
         }
     )
     return [
-        f"<h2>Challenger: {verdict}</h2>",
+        f"<h2>Challenger: {html.escape(verdict)}</h2>",
         f"<p>{html.escape(decision['reason'])}. Fitted on the training rows + {decision['adaptation_rows']} "
         f"labelled plant rows; compared on {decision['held_back_rows']} held-back plant rows and "
         f"{decision['in_distribution_rows']} in-distribution rows neither model was fitted on "
