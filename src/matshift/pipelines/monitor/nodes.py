@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from matshift.monitoring.active_learning import next_experiments_table
 from matshift.monitoring.challenger import challenge_champion, choose_proposal, eligibility
@@ -351,7 +352,8 @@ def _in_distribution_miss_rate(champion: ChampionModel) -> float | None:
     if not hasattr(champion, "calibration_part_"):
         return None
     part = champion.calibration_part_
-    columns = champion.predict_with_uncertainty(part["X"], part["group"])
+    with threadpool_limits(limits=1):  # small fits: threads only contend on 2 cores (as in score_batch)
+        columns = champion.predict_with_uncertainty(part["X"], part["group"])
     return in_distribution_miss_rate(part["y"], columns["lower"], columns["upper"])
 
 
