@@ -93,3 +93,11 @@ def test_method_chosen_on_inner_folds_is_recorded_and_flag_catches_a_planted_ood
     assert roc_auc_score(large, out["ood_score"]) > 0.6
     assert out["uncertain"][cluster_new == 0].mean() > out["uncertain"][cluster_new != 0].mean()
     assert ((out["reason"] != "") == out["uncertain"]).all()
+
+
+def test_the_quantile_model_learns_a_constant_target():
+    """An inner fold of only metals (every gap 0) leaves CatBoost a constant target it refuses."""
+    X = pd.DataFrame({"a": np.arange(20.0)})
+    model = CatBoostQuantileRegressor({"iterations": 5}).fit(X, np.zeros(20))
+    prediction, std = model.predict(X.iloc[:3], return_std=True)
+    assert np.array_equal(prediction, np.zeros(3)) and np.array_equal(std, np.zeros(3))

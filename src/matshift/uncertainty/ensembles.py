@@ -118,14 +118,21 @@ class CatBoostQuantileRegressor(RegressorMixin, BaseEstimator):
             "loss_function": f"MultiQuantile:alpha={low:g},0.5,{high:g}",
             "random_seed": self.random_state,
         }
-        self.model_ = CatBoostRegressor(**params).fit(
-            X, np.asarray(y, dtype=float), sample_weight=sample_weight
+        y = np.asarray(y, dtype=float)
+        # CatBoost refuses a constant target (an inner fold of only metals, gap 0): every quantile is it
+        self.constant_ = float(y[0]) if np.ptp(y) == 0 else None
+        self.model_ = (
+            None
+            if self.constant_ is not None
+            else CatBoostRegressor(**params).fit(X, y, sample_weight=sample_weight)
         )
         return self
 
     def predict_quantiles(self, X) -> np.ndarray:
         """(n_rows, 3): the low, median and high quantile, sorted per row (no quantile crossing)."""
-        check_is_fitted(self, "model_")
+        check_is_fitted(self, "constant_")
+        if self.constant_ is not None:
+            return np.full((len(X), 3), self.constant_)
         return np.sort(np.asarray(self.model_.predict(X), dtype=float).reshape(len(X), 3), axis=1)
 
     def predict(self, X, return_std: bool = False):
