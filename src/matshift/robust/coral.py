@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from matshift.robust.density_ratio import SOURCE
+from matshift.uncertainty.ensembles import SMALL_CATBOOST
 
 SKADA_SOURCE, SKADA_TARGET = 1, -2  # skada's default domain labels
 
@@ -36,13 +37,7 @@ class CORALRegressor(RegressorMixin, BaseEstimator):
         domains = np.zeros(len(X), dtype=int) if domains is None else np.asarray(domains)
         source = domains == SOURCE
         params = {
-            "iterations": 600,
-            "learning_rate": 0.08,
-            "depth": 6,
-            "border_count": 64,
-            "thread_count": 2,
-            "verbose": False,
-            "allow_writing_files": False,
+            **SMALL_CATBOOST,
             **(self.catboost_params or {}),
             "random_seed": self.random_state,
         }

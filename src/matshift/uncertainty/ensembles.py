@@ -13,6 +13,17 @@ from sklearn.utils.validation import check_is_fitted
 
 from matshift.models.mlp import MLPRegressor
 
+# CatBoost settings shared by the robust stage's quick CatBoost models (quantiles, CORAL)
+SMALL_CATBOOST = {
+    "iterations": 600,
+    "learning_rate": 0.08,
+    "depth": 6,
+    "border_count": 64,
+    "thread_count": 2,
+    "verbose": False,
+    "allow_writing_files": False,
+}
+
 
 class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
     """``n_members`` MLPs that differ only in their seed (Lakshminarayanan et al. 2017).
@@ -107,13 +118,7 @@ class CatBoostQuantileRegressor(RegressorMixin, BaseEstimator):
 
         low, high = self.band_alpha / 2, 1 - self.band_alpha / 2
         params = {
-            "iterations": 600,
-            "learning_rate": 0.08,
-            "depth": 6,
-            "border_count": 64,
-            "thread_count": 2,
-            "verbose": False,
-            "allow_writing_files": False,
+            **SMALL_CATBOOST,
             **(self.catboost_params or {}),
             "loss_function": f"MultiQuantile:alpha={low:g},0.5,{high:g}",
             "random_seed": self.random_state,
