@@ -85,7 +85,7 @@ def test_metrics_cover_every_split_and_model(full_run):
     # case studies (`case_study:` declarations) join when the mirror (tests/conftest.py) holds their files
     declarations = yaml.safe_load((full_run / "conf/base/parameters_datasets.yml").read_text())["datasets"]
     case_studies = {name for name, declaration in declarations.items() if declaration.get("case_study")}
-    assert list(metrics)[0] == "expt_gap" and set(metrics) - {"expt_gap"} <= case_studies
+    assert "expt_gap" in metrics and set(metrics) - {"expt_gap"} <= case_studies
     splits = metrics["expt_gap"]
     assert set(splits) == {"matbench_cv", "leave_cluster_out", "element_holdout", "target_extrapolation"}
     transfer = yaml.safe_load((full_run / "conf/smoke/parameters_transfer.yml").read_text())["transfer"]
@@ -244,7 +244,7 @@ def test_a_rerun_after_a_crash_half_way_reproduces_the_outputs(full_run):
         pd.testing.assert_frame_equal(frame, after[name], obj=name)
 
 
-def test_the_champion_is_registered_with_its_alias_and_challengers_are_decided(full_run):
+def test_the_champion_is_registered_and_example_batches_never_propose_a_challenger(full_run):
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{full_run / 'mlflow.db'}")
@@ -252,9 +252,58 @@ def test_the_champion_is_registered_with_its_alias_and_challengers_are_decided(f
     assert version.tags["model"] in {"deep_ensemble", "catboost_uncertainty", "erm_mlp"}
     summary = json.loads((full_run / "data/08_reporting/monitoring/expt_gap/summary.json").read_text())
     assert summary["champion"]["loaded_from"]
-    for batch in ("clean", "shifted"):  # labelled: a challenger was fitted and judged by the rule
+    for batch in ("clean", "shifted"):  # labelled example batches: rows of the training data, never eligible
         decision = summary["batches"][batch]["challenger"]
-        assert decision["evaluated"] and isinstance(decision["promote"], bool)
-        assert (full_run / f"data/06_models/challengers/expt_gap/{batch}.pkl").exists()
+        assert decision["eligible"] is False
+        assert any("example batch" in reason for reason in decision["not_eligible_because"])
     assert "challenger" not in summary["batches"]["unlabelled"]
+    assert summary["proposal"]["batch"] is None  # a monitor run proposes; it never promotes
+    assert client.get_model_version_by_alias("matshift-expt_gap", "champion").version == version.version
     assert summary["batches"]["clean"]["reference_suite"]["evaluated"] > 100
+
+
+def test_hostile_batches_are_listed_reconciled_and_move_no_champion(full_run):
+    """Malformed and hostile files next to the example batches: the monitor run succeeds (warn), every
+    file is in the summary with rows_in = scored + quarantined, and the champion artefact is unchanged."""
+    folder = full_run / "data/01_raw/plant/expt_gap"
+    clean = (folder / "clean.csv").read_bytes()
+    hostile = {
+        ".hidden.csv": clean,
+        "x" * 247 + ".csv": b"formula,target\nSiC,2.4\n",
+        "my batch (Bändlücke ✓).csv": b"formula\nCdTe\n",
+        "clean_crlf_copy.csv": clean.replace(b"\n", b"\r\n"),
+        "amounts.csv": b"formula,target\nNaCl,8.5\nFe" + b"9" * 400 + b"O,1\nFe0O,1\nFe0.0000000001O,1\n",
+        "formulas.csv": b"formula,target\n=cmd|' /C calc'!A0,1\n@SUM(1+1),1\nGaN,=1+1\n",
+        "binary.csv": b"formula\x00\x01\x02",
+        "book.xlsx": b"PK\x03\x04xl/workbook.xml" + b"\x00" * 16,
+    }
+    champion = full_run / "data/06_models/champion/expt_gap.pkl"
+    champion_bytes = champion.read_bytes()
+    for name, data in hostile.items():
+        (folder / name).write_bytes(data)
+    try:
+        kedro(full_run, "run", "--env", "smoke", "--pipeline", "monitor")
+        monitoring = full_run / "data/08_reporting/monitoring/expt_gap"
+        summary = json.loads((monitoring / "summary.json").read_text())
+        listed = {Path(entry["file"]).name: entry for entry in summary["files"]}
+        assert sorted(listed) == sorted(path.name for path in folder.iterdir())
+        for name, entry in listed.items():
+            assert entry["rows_in"] == entry["scored"] + entry["quarantined"], name
+        reasons = {name: entry["reason"] for name, entry in listed.items()}
+        assert (
+            reasons[".hidden.csv"] == "hidden_file" and reasons["clean_crlf_copy.csv"] == "duplicate_content"
+        )
+        assert (reasons["binary.csv"], reasons["book.xlsx"]) == ("binary_file", "spreadsheet")
+        assert summary["batches"][listed["amounts.csv"]["batch"]]["reasons"] == {
+            "invalid_amount": 2,
+            "negligible_amount": 1,
+        }
+        long_batch = listed["x" * 247 + ".csv"]["batch"]
+        assert len(long_batch) <= 64
+        assert (monitoring / "reports" / f"{long_batch}.html").exists()
+        quarantine = (monitoring / "quarantine.csv").read_text()
+        assert "'=cmd|" in quarantine and ",=cmd|" not in quarantine and "\n=cmd" not in quarantine
+        assert champion.read_bytes() == champion_bytes
+    finally:
+        for name in hostile:
+            (folder / name).unlink()
