@@ -39,6 +39,7 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
 
 QUARANTINE_COLUMNS: tuple[str, ...] = (*MATERIALS_COLUMNS, "target_raw", "reason", "detail")
 
+
 # Declared metadata columns (`metadata_columns: {year: Year}`: kept for splits on a declared column and
 # the shortcut audit, never model inputs) are stored as text; declared process columns as float or as a
 # pandas categorical. That dtype is what tells the two apart downstream.
