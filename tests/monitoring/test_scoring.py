@@ -73,3 +73,45 @@ def test_the_saved_champion_scores_exactly_as_the_robust_stage_scores_a_fold(key
     for column in ("prediction", "lower", "upper", "ood_score", "uncertain", "reason"):
         np.testing.assert_array_equal(got[column], expected[key][column], err_msg=column)
     assert champion.transductive_ == (key == "importance_weighting")
+
+
+@pytest.mark.parametrize("key", ["catboost_shift", "catboost_shift__cqr"])
+def test_the_shift_calibrated_champion_deploys_the_flag_and_intervals_the_robust_stage_evaluated(key):
+    """The champion's ``catboost_shift`` is the robust stage's shift-calibrated model (inner folds grouped
+    like the rule's split) fitted on the fit rows: its flag and intervals are the ones that were measured."""
+    from matshift.pipelines.robust.nodes import shift_calibrated_model
+    from matshift.transfer.strategies import descriptor_columns
+
+    data = pretrained_transfer_domains()
+    params = robust_params()
+    X, y, composition = transfer_design_matrix(data["target"], data["features"], data["source_table"])
+    groups = data["target"].set_index("sample_id")["group"]
+    champion = ChampionModel(key, params, CLIP, "leave_cluster_out").fit(X, y, groups, composition)
+    champion = pickle.loads(pickle.dumps(champion))
+    batch = X.iloc[:12].rename(index=lambda i: f"new_{i}")
+    batch_groups = groups.iloc[:12].to_numpy()
+
+    fit_ids, _ = calibration_split(
+        X.index.to_numpy(), composition, params["calibration_fraction"], params["random_state"]
+    )
+    reference = shift_calibrated_model(params, CLIP, "leave_cluster_out", descriptor_columns(X)).fit(
+        X.loc[fit_ids],
+        y.loc[fit_ids].to_numpy(),
+        compositions=composition.loc[fit_ids].to_numpy(),
+        groups=groups.loc[fit_ids].to_numpy(),
+    )
+    method = key.partition("__")[2]
+    expected = reference.predict_with_uncertainty(batch, batch_groups, methods=(method,) if method else None)
+    if method in expected.get("intervals", {}):
+        expected["lower"], expected["upper"] = expected["intervals"][method]
+    got = champion.predict_with_uncertainty(batch, batch_groups)
+    for column in ("prediction", "lower", "upper", "ood_score", "uncertain", "reason"):
+        np.testing.assert_array_equal(got[column], expected[column], err_msg=column)
+    assert not champion.transductive_
+    assert (got["lower"] <= got["prediction"]).all() and (got["prediction"] <= got["upper"]).all()
+
+
+def test_an_unknown_champion_key_names_the_known_ones():
+    data = pretrained_transfer_domains()
+    with pytest.raises(KeyError, match="catboost_shift"):
+        fitted_champion(data, "no_such_model", robust_params())

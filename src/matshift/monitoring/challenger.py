@@ -70,7 +70,9 @@ def challenge_champion(
     def joined(key: str):
         return pd.concat([training[key], plant[key].loc[adapt_ids]])
 
-    challenger = ChampionModel(champion.key, champion.robust_params, champion.clip).fit(
+    challenger = ChampionModel(
+        champion.key, champion.robust_params, champion.clip, getattr(champion, "split", None)
+    ).fit(
         joined("X"),
         joined("y"),
         joined("group"),

@@ -25,21 +25,34 @@ from matshift.pipelines.robust.nodes import (
     predict_with_uncertainty,
     reported_outputs,
     shared_signals,
+    shift_calibrated_model,
 )
 from matshift.robust.density_ratio import SOURCE
 from matshift.robust.registry import build_robust_model
+from matshift.transfer.strategies import descriptor_columns
 
 # robust models that need the target domain's inputs while fitting
 TRANSDUCTIVE_MODELS = frozenset({"importance_weighting", "dann", "coral"})
 
 
 class ChampionModel(BaseEstimator):
-    """A robust-stage model key (e.g. ``catboost_uncertainty``) fitted for scoring new batches."""
+    """A robust-stage model key (e.g. ``catboost_uncertainty``) fitted for scoring new batches.
 
-    def __init__(self, key: str, robust_params: dict[str, Any], clip: tuple[float, float]):
+    ``split``: the split the champion was chosen on; the shift-calibrated key (``catboost_shift``,
+    ``catboost_shift__<method>``) groups its inner calibration folds like that split's shift, as the
+    robust stage did when it was evaluated, so the flag and intervals deployed are the ones measured."""
+
+    def __init__(
+        self,
+        key: str,
+        robust_params: dict[str, Any],
+        clip: tuple[float, float],
+        split: str | None = None,
+    ):
         self.key = key
         self.robust_params = robust_params
         self.clip = clip
+        self.split = split
 
     def fit(
         self,
@@ -53,11 +66,12 @@ class ChampionModel(BaseEstimator):
 
         ``calibration_ids``: the rows to calibrate on instead of a fresh grouped split (a challenger
         keeps its champion's, so both are compared on rows neither was fitted on)."""
+        self.shift_method_ = self._shift_method()
         spec = self.robust_params["reported"].get(self.key)
-        if spec is None:
-            known = sorted(self.robust_params["reported"])
+        if spec is None and self.shift_method_ is None:
+            known = sorted(self.robust_params["reported"]) + self._shift_keys()
             raise KeyError(f"champion {self.key!r} is not a robust-stage model; known: {known}")
-        self.model_name_ = spec["model"]
+        self.model_name_ = self.robust_params["shift_calibrated"]["key"] if spec is None else spec["model"]
         if calibration_ids is None:
             fit_ids, cal_ids = calibration_split(
                 X.index.to_numpy(),
@@ -74,7 +88,18 @@ class ChampionModel(BaseEstimator):
         self.calibration_part_ = fold_part(X, y, groups, cal_ids)
         self.transductive_ = self.model_name_ in TRANSDUCTIVE_MODELS
         self.model_ = None
-        if not self.transductive_:
+        if self.shift_method_ is not None:
+            # inner group-held-out folds of the fit rows calibrate it; the calibration rows stay unseen
+            fit = self.fit_part_
+            self.model_ = shift_calibrated_model(
+                self.robust_params, self.clip, self.split, descriptor_columns(fit["X"])
+            ).fit(
+                fit["X"],
+                fit["y"],
+                compositions=self.compositions_.loc[fit["X"].index].to_numpy(),
+                groups=fit["group"],
+            )
+        elif not self.transductive_:
             fit = self.fit_part_
             self.model_ = build_robust_model(
                 self.model_name_, self.robust_params["model_params"].get(self.model_name_), self.clip
@@ -84,6 +109,8 @@ class ChampionModel(BaseEstimator):
     def predict_with_uncertainty(self, X: pd.DataFrame, groups: np.ndarray) -> dict[str, np.ndarray]:
         """``prediction, std, lower, upper, ood_score, uncertain, reason`` of the rows of ``X``."""
         check_is_fitted(self, "fit_part_")
+        if self.shift_method_ is not None:
+            return self._shift_outputs(X, np.asarray(groups))
         target = {"X": X, "y": np.full(len(X), np.nan), "group": np.asarray(groups)}
         if self.transductive_:
             predicted, _ = predict_with_uncertainty(
@@ -110,6 +137,29 @@ class ChampionModel(BaseEstimator):
         # as in the robust stage, only a deep ensemble's disagreement is a flag signal
         spread = spread if self.model_name_ == "deep_ensemble" else {"cal": None, "test": None}
         return {**outputs[self.key], **flag_columns(shared, spread, self.robust_params["flag_quantile"])}
+
+    def _shift_keys(self) -> list[str]:
+        spec = self.robust_params.get("shift_calibrated")
+        if not spec:
+            return []
+        return [spec["key"]] + [f"{spec['key']}__{m}" for m in spec["interval_methods"]]
+
+    def _shift_method(self) -> str | None:
+        """``"chosen"`` for the shift-calibrated key, its method for ``<key>__<method>``, else None."""
+        if self.key not in self._shift_keys():
+            return None
+        return self.key.partition("__")[2] or "chosen"
+
+    def _shift_outputs(self, X: pd.DataFrame, groups: np.ndarray) -> dict[str, np.ndarray]:
+        method = self.shift_method_
+        columns = self.model_.predict_with_uncertainty(
+            X, groups, methods=None if method == "chosen" else (method,)
+        )
+        by_method = columns.pop("intervals", {})
+        if method in by_method:  # a method unusable on the inner folds keeps the chosen one, and says so
+            columns["lower"], columns["upper"] = by_method[method]
+            columns["interval_method"] = np.full(len(X), method, dtype=object)
+        return columns
 
     def training_rows(self) -> dict[str, pd.Series | pd.DataFrame] | None:
         """``{"X", "y", "group", "composition"}`` of every row it was fitted or calibrated on (None for a

@@ -157,5 +157,7 @@ def fit_champion(
     X, y, composition = transfer_design_matrix(materials_table, features, source_feature_table)
     groups = materials_table.set_index("sample_id")["group"]
     clip = (declaration["target"]["min"], declaration["target"]["max"])
-    model = ChampionModel(choice["model"], robust_params, clip).fit(X, y, groups, composition)
+    model = ChampionModel(choice["model"], robust_params, clip, choice["split"]).fit(
+        X, y, groups, composition
+    )
     return model, {**choice, "rows": int(len(X)), "transductive": bool(model.transductive_)}
