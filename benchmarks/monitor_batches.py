@@ -119,10 +119,12 @@ def fit_benchmark_champion(project: Path, key: str) -> None:
         metrics,
         pd.read_parquet(project / "data/03_primary/expt_gap/materials_table.parquet"),
         pd.read_parquet(project / "data/04_feature/expt_gap/composition_features.parquet"),
-        pd.read_parquet(project / "data/07_model_output/expt_gap/source_feature_table.parquet"),
         declaration["expt_gap"],
         {**base, **smoke},
         {"champion": {**rule, "candidates": [key]}},
+        source_feature_table=pd.read_parquet(
+            project / "data/07_model_output/expt_gap/source_feature_table.parquet"
+        ),
     )
     # the catalog's own datasets: the artefact is pinned by its sha256 as the evaluate stage pins it
     ChampionChoiceDataset(str(choice_path), str(project / CHAMPION)).save(choice)

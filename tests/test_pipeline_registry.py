@@ -31,7 +31,28 @@ def test_one_namespace_publishes_its_metrics_entry(monkeypatch):
 
 
 def test_a_malformed_declaration_stops_registration_naming_dataset_and_key(monkeypatch):
-    declarations = {"a": {**DECLARATION, "robust": True}}
+    declarations = {"a": {**DECLARATION, "splits": [{"leave_group_out": 3}]}}
     monkeypatch.setattr(pipeline_registry, "load_declarations", lambda: declarations)
-    with pytest.raises(DeclarationError, match="a: `robust: true` needs `transfer"):
+    with pytest.raises(DeclarationError, match=r"a.splits: \{'leave_group_out': 3\}"):
         pipeline_registry.register_pipelines()
+
+
+def test_robust_and_monitoring_run_without_a_transfer_source(monkeypatch):
+    """An alloy-like dataset (element fractions + process columns, no transfer source) gets the robust
+    stage, the champion and plant-batch monitoring, none of which reads a source table."""
+    declaration = {
+        **DECLARATION,
+        "columns": {"target": "ys"},
+        "composition": {"basis": "at%", "columns": {"Fe": "Fe", "Ni": "Ni"}},
+        "process_columns": {"anneal_K": {"column": "T", "unit": "K", "min": 0, "max": 2000}},
+        "robust": True,
+        "monitor": True,
+    }
+    monkeypatch.setattr(pipeline_registry, "load_declarations", lambda: {"a": declaration})
+    pipelines = pipeline_registry.register_pipelines()
+    a = pipelines["a"]
+    names = {n.name for n in a.nodes}
+    assert {"a.robust_train_and_predict", "a.fit_champion", "a.monitor_plant_batches"} <= names
+    assert {"a.pretrain_source_models", "a.finetune_and_predict"}.isdisjoint(names)
+    assert not [i for i in a.inputs() if "source" in i]
+    assert "a.all_predictions" in a.all_outputs()  # baseline + robust side by side for the report

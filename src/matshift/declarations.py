@@ -65,7 +65,7 @@ DECLARATION_KEYS: dict[str, frozenset[str]] = {
     ),
     "columns": frozenset({"formula", "target", "outcome"}),
     "composition": frozenset({"basis", "columns", "balance"}),
-    "target": frozenset({"name", "unit", "min", "max", "transform", "censored"}),
+    "target": frozenset({"name", "unit", "min", "max", "transform", "censored", "learn_as"}),
     "group": frozenset({"column", "derive"}),
     "transfer": frozenset({"source_dataset"}),
 }
@@ -113,6 +113,16 @@ def check_declaration(dataset: str, declaration: Mapping[str, Any]) -> list[str]
         raise DeclarationError(
             f"{dataset}.target.transform: {target['transform']!r} is not one of {TARGET_TRANSFORMS}"
         )
+    learn_as = target.get("learn_as")
+    if learn_as is not None and not (
+        isinstance(learn_as, Mapping)
+        and set(learn_as) <= {"offset", "scale"}
+        and float(learn_as.get("scale", 1.0)) > 0
+    ):
+        raise DeclarationError(
+            f"{dataset}.target.learn_as: expected {{offset: <number>, scale: <positive number>}} (the networks "
+            f"learn (target - offset) / scale), got {learn_as!r}"
+        )
     for name, spec in (declaration.get("process_columns") or {}).items():
         _check_process_column(dataset, name, spec)
     reserved = {*MATERIALS_COLUMNS, *STAGED_DIAGNOSTIC_COLUMNS, *OUTCOME_COLUMNS}
@@ -128,18 +138,6 @@ def check_declaration(dataset: str, declaration: Mapping[str, Any]) -> list[str]
         )
     for entry in declaration.get("splits") or []:
         split_kind_and_column(dataset, entry)
-    if declaration.get("robust") and declaration.get("splits") and not declaration.get("transfer"):
-        # the robust stage reads the transfer design matrix (descriptors + source-domain columns)
-        raise DeclarationError(
-            f"{dataset}: `robust: true` needs `transfer: {{source_dataset: <dataset>}}` (the robust models "
-            "read the transfer design matrix); add a transfer source or remove `robust`"
-        )
-    if declaration.get("monitor") and (declaration.get("process_columns") or composition):
-        # plant batches are read by their formula column and scored from composition descriptors alone
-        raise DeclarationError(
-            f"{dataset}: `monitor: true` needs a formula column and no process_columns yet (plant batches "
-            "are scored from composition descriptors only); remove `monitor` or declare it that way"
-        )
     return _ignored_keys(dataset, declaration)
 
 

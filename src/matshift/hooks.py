@@ -46,13 +46,16 @@ class DatasetDeclarationHooks:
                 catalog[f"{dataset}.plant_batches"] = self._plant_batches(dataset, declaration)
 
     def _plant_batches(self, dataset: str, declaration: dict[str, Any]):
-        """``data/01_raw/plant/<dataset>/``: the declared formula column required, the target optional."""
+        """``data/01_raw/plant/<dataset>/``: the declared formula column (or every element column of an
+        element-fraction composition) required, the target optional."""
         from matshift.io import PlantBatchesDataset
 
         columns = declaration["columns"]
+        composition = declaration.get("composition")
+        given = list(composition["columns"].values()) if composition else [columns["formula"]]
         return PlantBatchesDataset(
             folder=str(self._project_path / "data" / "01_raw" / "plant" / dataset),
-            required={columns["formula"]: None},
+            required=dict.fromkeys(given),
             optional={columns["target"]: declaration["target"]["unit"]},
         )
 

@@ -138,11 +138,11 @@ def _stage_templates(dataset: str, declaration: dict) -> dict[str, Pipeline]:
             {stage: module.create_pipeline(dataset) for stage, module in TRANSFER_STAGES.items()}
         )
     if with_robust:
-        templates["robust"] = robust.create_pipeline(dataset)
+        templates["robust"] = robust.create_pipeline(dataset, with_transfer=with_transfer)
     if with_robust:  # the audit compares its OOD score with the robust stage's flag
         templates["audit"] = audit.create_pipeline(dataset)
     if with_robust and declaration.get("monitor"):  # scoring plant batches needs the robust models
-        templates["monitor"] = monitor.create_pipeline(dataset)
+        templates["monitor"] = monitor.create_pipeline(dataset, with_transfer=with_transfer)
     templates["evaluate"] = evaluate.create_pipeline(
         dataset,
         with_transfer=with_transfer,
@@ -160,9 +160,9 @@ def _publish_metrics(dataset: str) -> Pipeline:
 
 
 def _runs_robust(declaration: dict) -> bool:
-    # robust models read the transfer design matrix, so they need a transfer source
+    # with a transfer source the robust models read the transfer design matrix, else the descriptors
     evaluated = bool(declaration.get("splits") and declaration.get("models"))
-    return evaluated and bool(declaration.get("transfer")) and bool(declaration.get("robust"))
+    return evaluated and bool(declaration.get("robust"))
 
 
 def _audit_for_dataset(template: Pipeline, dataset: str) -> Pipeline:

@@ -40,7 +40,9 @@ class ChampionModel(BaseEstimator):
 
     ``split``: the split the champion was chosen on; the shift-calibrated key (``catboost_shift``,
     ``catboost_shift__<method>``) groups its inner calibration folds like that split's shift, as the
-    robust stage did when it was evaluated, so the flag and intervals deployed are the ones measured."""
+    robust stage did when it was evaluated, so the flag and intervals deployed are the ones measured.
+    ``learn_as``: the declared ``target.learn_as`` ``{offset, scale}``: the models learn
+    ``(target - offset) / scale`` as the robust stage's did; outputs are in the declared unit."""
 
     def __init__(
         self,
@@ -48,11 +50,13 @@ class ChampionModel(BaseEstimator):
         robust_params: dict[str, Any],
         clip: tuple[float, float],
         split: str | None = None,
+        learn_as: dict[str, float] | None = None,
     ):
         self.key = key
         self.robust_params = robust_params
         self.clip = clip
         self.split = split
+        self.learn_as = learn_as
 
     def fit(
         self,
@@ -88,11 +92,11 @@ class ChampionModel(BaseEstimator):
         self.calibration_part_ = fold_part(X, y, groups, cal_ids)
         self.transductive_ = self.model_name_ in TRANSDUCTIVE_MODELS
         self.model_ = None
+        fit = self._learned(self.fit_part_)
         if self.shift_method_ is not None:
             # inner group-held-out folds of the fit rows calibrate it; the calibration rows stay unseen
-            fit = self.fit_part_
             self.model_ = shift_calibrated_model(
-                self.robust_params, self.clip, self.split, descriptor_columns(fit["X"])
+                self.robust_params, self._model_clip(), self.split, descriptor_columns(fit["X"])
             ).fit(
                 fit["X"],
                 fit["y"],
@@ -100,43 +104,59 @@ class ChampionModel(BaseEstimator):
                 groups=fit["group"],
             )
         elif not self.transductive_:
-            fit = self.fit_part_
             self.model_ = build_robust_model(
-                self.model_name_, self.robust_params["model_params"].get(self.model_name_), self.clip
+                self.model_name_, self.robust_params["model_params"].get(self.model_name_), self._model_clip()
             ).fit(fit["X"], fit["y"], domains=np.full(len(fit["X"]), SOURCE), groups=fit["group"])
         return self
 
     def predict_with_uncertainty(self, X: pd.DataFrame, groups: np.ndarray) -> dict[str, np.ndarray]:
         """``prediction, std, lower, upper, ood_score, uncertain, reason`` of the rows of ``X``."""
         check_is_fitted(self, "fit_part_")
+        return self._in_target_units(self._predict_learned(X, np.asarray(groups)))
+
+    def _predict_learned(self, X: pd.DataFrame, groups: np.ndarray) -> dict[str, np.ndarray]:
+        """The outputs in the units the models learned (``learn_as``)."""
         if self.shift_method_ is not None:
-            return self._shift_outputs(X, np.asarray(groups))
-        target = {"X": X, "y": np.full(len(X), np.nan), "group": np.asarray(groups)}
+            return self._shift_outputs(X, groups)
+        target = {"X": X, "y": np.full(len(X), np.nan), "group": groups}
+        fit, calibration, clip = (
+            self._learned(self.fit_part_),
+            self._learned(self.calibration_part_),
+            self._model_clip(),
+        )
         if self.transductive_:
             predicted, _ = predict_with_uncertainty(
-                self.fit_part_,
-                self.calibration_part_,
-                target,
-                self.robust_params,
-                self.clip,
-                models=[self.model_name_],
+                fit, calibration, target, self.robust_params, clip, models=[self.model_name_]
             )
             return predicted[self.key]
-        shared = shared_signals(
-            self.fit_part_["X"], {"cal": self.calibration_part_, "test": target}, X, self.robust_params
-        )
+        shared = shared_signals(fit["X"], {"cal": calibration, "test": target}, X, self.robust_params)
         outputs, spread = reported_outputs(
-            self.model_name_,
-            self.model_,
-            self.calibration_part_,
-            target,
-            shared,
-            self.robust_params,
-            self.clip,
+            self.model_name_, self.model_, calibration, target, shared, self.robust_params, clip
         )
         # as in the robust stage, only a deep ensemble's disagreement is a flag signal
         spread = spread if self.model_name_ == "deep_ensemble" else {"cal": None, "test": None}
         return {**outputs[self.key], **flag_columns(shared, spread, self.robust_params["flag_quantile"])}
+
+    def _scaling(self) -> tuple[float, float]:
+        scaling = self.learn_as or {}
+        return float(scaling.get("offset", 0.0)), float(scaling.get("scale", 1.0))
+
+    def _learned(self, part: dict[str, Any]) -> dict[str, Any]:
+        offset, scale = self._scaling()
+        return {**part, "y": (np.asarray(part["y"], dtype=float) - offset) / scale}
+
+    def _model_clip(self) -> tuple[float, float]:
+        offset, scale = self._scaling()
+        return ((self.clip[0] - offset) / scale, (self.clip[1] - offset) / scale)
+
+    def _in_target_units(self, columns: dict[str, Any]) -> dict[str, Any]:
+        offset, scale = self._scaling()
+        if (offset, scale) == (0.0, 1.0):
+            return columns
+        converted = {k: np.asarray(columns[k]) * scale + offset for k in ("prediction", "lower", "upper")}
+        if columns.get("std") is not None:
+            converted["std"] = np.asarray(columns["std"]) * scale
+        return {**columns, **converted}
 
     def _shift_keys(self) -> list[str]:
         spec = self.robust_params.get("shift_calibrated")

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from matshift.models.design import design_matrix
 from matshift.monitoring.champion_model import ChampionModel
-from matshift.pipelines.finetune.nodes import transfer_design_matrix
 from matshift.pipelines.pretrain.nodes import source_features_for_target
 
 PREDICTION_COLUMNS = [
@@ -34,16 +34,19 @@ PREDICTION_COLUMNS = [
 def batch_design_matrix(
     batch_table: pd.DataFrame,
     batch_features: pd.DataFrame,
-    source_polymorphs: pd.DataFrame,
-    source_models: dict[str, dict[Any, Any]],
-    source_folds: pd.DataFrame,
+    source_polymorphs: pd.DataFrame | None,
+    source_models: dict[str, dict[Any, Any]] | None,
+    source_folds: pd.DataFrame | None,
 ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """The batch's transfer design matrix, target (NaN where unlabelled) and compositions."""
+    """The batch's design matrix, target (NaN where unlabelled) and compositions: descriptors, process
+    columns and, when the dataset has a transfer source (``source_models`` not None), source columns."""
     batch_table = batch_table if "target" in batch_table else batch_table.assign(target=np.nan)
+    if source_models is None:
+        return design_matrix(batch_table, batch_features)
     batch_source = source_features_for_target(
         batch_table, batch_features, source_polymorphs, source_models, source_folds
     )
-    return transfer_design_matrix(batch_table, batch_features, batch_source)
+    return design_matrix(batch_table, batch_features, batch_source)
 
 
 def score_batch(

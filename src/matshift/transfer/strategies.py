@@ -38,6 +38,18 @@ def descriptor_columns(X: pd.DataFrame) -> list[str]:
     return [c for c in X.columns if c not in SOURCE_COLUMNS and c != "in_source"]
 
 
+def without_source_inputs(params: Any) -> Any:
+    """``params`` (nested) with every model told not to read source-domain columns (``use_lookup``,
+    ``use_source_model``, ``residual_of``): how a dataset without a transfer source runs the same models
+    on its descriptors and process columns alone."""
+    if isinstance(params, dict):
+        switched = {"use_lookup": False, "use_source_model": False, "residual_of": None}
+        return {k: switched[k] if k in switched else without_source_inputs(v) for k, v in params.items()}
+    if isinstance(params, list):
+        return [without_source_inputs(v) for v in params]
+    return params
+
+
 def inner_split(
     n_rows: int, groups: Any, fraction: float, random_state: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -142,8 +154,11 @@ class CatBoostTransfer(RegressorMixin, BaseEstimator):
         weight = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         params = {**DEFAULT_CATBOOST, **(self.catboost_params or {}), "random_seed": self.random_state}
         regressed = np.ones(len(X), dtype=bool)
-        if self.hurdle:
-            above = (y > self._floor()).astype(int)
+        self.classifier_ = None
+        above = (y > self._floor()).astype(int) if self.hurdle else None
+        # a target with nothing at its floor (a yield strength, a conductivity) has no hurdle to learn:
+        # a one-class classifier is an error in CatBoost, and every row is regressed
+        if self.hurdle and 0 < above.sum() < len(above):
             classifier_params = {**params, "loss_function": "Logloss"}
             self.classifier_, _ = self._early_stopped(
                 CatBoostClassifier, classifier_params, design, above, groups, weight
@@ -164,7 +179,7 @@ class CatBoostTransfer(RegressorMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         design = X[self.columns_]
         prediction = self.model_.predict(design) + self._offset(X)
-        if self.hurdle:
+        if self.classifier_ is not None:
             above = self.classifier_.predict_proba(design)[:, 1] >= 0.5
             prediction = np.where(above, prediction, self._floor())
         return np.clip(prediction, *self.clip)

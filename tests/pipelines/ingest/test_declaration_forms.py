@@ -102,10 +102,9 @@ def test_no_composition_declared_is_an_error_not_a_key_error():
         ({"target": {"name": "x", "unit": "MPa", "min": 0, "max": 1, "scale": 2}}, r"steel.target: unknown"),
         ({"target": {"name": "x", "unit": "MPa", "min": 0, "max": 1, "transform": "ln"}}, "transform"),
         ({"splits": [{"leave_group_out": 3}]}, r"steel.splits"),
-        ({"robust": True}, r"steel: `robust: true` needs `transfer"),
         (
-            {"robust": True, "monitor": True, "transfer": {"source_dataset": "mp_gap"}},
-            r"steel: `monitor: true` needs a formula column and no process_columns",
+            {"target": {"name": "x", "unit": "MPa", "min": 0, "max": 1, "learn_as": {"scale": 0}}},
+            r"steel.target.learn_as",
         ),
         ({"process_columns": {"T": {"categories": ["a"], "min": 0}}}, r"steel.process_columns.T"),
     ],

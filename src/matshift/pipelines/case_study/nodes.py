@@ -4,8 +4,8 @@ evaluated the way the band gaps are, with the same prediction table and metric k
 Per fold, the training rows are split (grouped by the declared ``leakage_key``) into *fit* rows and
 *calibration* rows, exactly as the robust stage does; every model — ``dummy``, ``erm``, the physics-
 informed models and the robust models — learns on the fit rows, so their errors compare like with like,
-and each gets a 90% interval calibrated on the calibration rows (split conformal for the baselines and
-physics models, the configured method for robust models). The out-of-distribution score and the
+and each gets a 90% interval calibrated on the calibration rows (conformal per OOD-score bin for the
+baselines and physics models, the configured method for robust models). The out-of-distribution score and the
 ``uncertain`` flag describe a test row, not a model: the robust stage computes them once per fold and
 the evaluate stage attaches them to every model's rows, so ``flag_auroc`` is comparable across models.
 """
@@ -23,10 +23,10 @@ from sklearn.utils.validation import has_fit_parameter
 from matshift.audit.shortcuts import ShortcutThresholds, audit_shortcuts
 from matshift.casestudies import case_study_module
 from matshift.models import build_model
-from matshift.pipelines.robust.nodes import calibration_split, robust_fold_predictions
+from matshift.pipelines.robust.nodes import calibration_split, robust_fold_predictions_in_target_units
 from matshift.pipelines.split.nodes import LeakageError
 from matshift.pipelines.train.nodes import fold_predictions, split_folds
-from matshift.uncertainty.conformal import split_conformal_intervals
+from matshift.uncertainty.fold_conformal import FoldConformalSettings, conformalize_folds, held_out_distance
 from matshift.validation.quarantine import DataQualityError
 
 QUARANTINE_COLUMNS = ["source_row", "column", "value", "reason"]
@@ -207,35 +207,42 @@ def train_case_study(
     declaration: dict[str, Any],
     params: dict[str, Any],
 ) -> pd.DataFrame:
-    """Baselines and physics-informed models: fit rows, split-conformal 90% intervals, test predictions."""
+    """Baselines and physics-informed models: fit rows, 90% intervals and OOD flags calibrated on the
+    calibration rows (:mod:`matshift.uncertainty.fold_conformal`, ``grouped_holdout``), test predictions."""
     robust = params["robust"]
-    alpha = 1 - robust["confidence_level"]
+    settings = FoldConformalSettings.from_robust_params(robust)
     indexed = table.set_index("sample_id")
     y = indexed["target"]
     key = _leakage_key(table, declaration)
     clip = _clip(declaration)
-    rows = []
+    rows, calibration_rows = [], []
     for split, fold, fold_name, train_ids, test_ids in split_folds(splits):
         fit_ids, cal_ids = calibration_split(
             train_ids, key, robust["calibration_fraction"], robust["random_state"]
         )
+        distance = held_out_distance(features, fit_ids, test_ids, settings)
+        cal_distance = held_out_distance(features, fit_ids, cal_ids, settings)
         for name, factory in _model_factories(declaration, params).items():
             model = factory()
             # a model that early-stops holds out whole leakage-key groups, as the splits do
             grouped = {"groups": key.loc[fit_ids].to_numpy()} if has_fit_parameter(model, "groups") else {}
             model.fit(features.loc[fit_ids], y.loc[fit_ids].to_numpy(), **grouped)
-            calibration = np.clip(model.predict(features.loc[cal_ids]), *clip)
-            predicted = fold_predictions(
-                (split, fold, fold_name), name, test_ids, indexed, model.predict(features.loc[test_ids]), clip
+            fold_key = (split, fold, fold_name)
+            test_prediction, cal_prediction = (
+                model.predict(features.loc[test_ids]),
+                model.predict(features.loc[cal_ids]),
             )
-            lower, upper = split_conformal_intervals(
-                calibration_prediction=calibration,
-                calibration_target=y.loc[cal_ids].to_numpy(),
-                test_prediction=predicted["prediction"].to_numpy(),
-                alpha=alpha,
+            rows.append(
+                fold_predictions(fold_key, name, test_ids, indexed, test_prediction, clip).assign(
+                    distance=distance
+                )
             )
-            rows.append(predicted.assign(lower=np.clip(lower, *clip), upper=np.clip(upper, *clip)))
-    return pd.concat(rows, ignore_index=True)
+            calibration_rows.append(
+                fold_predictions(fold_key, name, cal_ids, indexed, cal_prediction, clip).assign(
+                    distance=cal_distance
+                )
+            )
+    return conformalize_folds(pd.concat(rows, ignore_index=True), pd.concat(calibration_rows), settings, clip)
 
 
 def robust_case_study(
@@ -252,24 +259,16 @@ def robust_case_study(
     leaks into the scaling) and predictions, intervals and spreads are mapped back.
     """
     indexed = table.set_index("sample_id")
-    scaling = declaration["target"].get("learn_as") or {}
-    offset, scale = float(scaling.get("offset", 0.0)), float(scaling.get("scale", 1.0))
-    low, high = _clip(declaration)
     with _torch_threads(params.get("torch_threads")):
-        predictions = robust_fold_predictions(
+        return robust_fold_predictions_in_target_units(
             features,
-            (indexed["target"] - offset) / scale,
+            indexed["target"],
             indexed["group"],
             _leakage_key(table, declaration),
             splits,
-            ((low - offset) / scale, (high - offset) / scale),
+            declaration,
             {**params["robust"], "max_fit_rows": declaration.get("robust_max_fit_rows")},
         )
-    for column in ("target", "prediction", "lower", "upper"):
-        predictions[column] = predictions[column] * scale + offset
-    if "std" in predictions:
-        predictions["std"] = predictions["std"] * scale
-    return predictions
 
 
 def collect_case_study_predictions(

@@ -16,7 +16,9 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score  #
 
 from matshift.monitoring.champion import select_champion  # noqa: E402
 from matshift.monitoring.champion_model import ChampionModel  # noqa: E402
-from matshift.pipelines.finetune.nodes import transfer_design_matrix  # noqa: E402
+from matshift.models.design import design_matrix  # noqa: E402
+from matshift.transfer.strategies import without_source_inputs  # noqa: E402
+from matshift.uncertainty.conformal import INTERVAL_METHODS  # noqa: E402
 from matshift.uncertainty.metrics import interval_metrics  # noqa: E402
 
 PARITY_COLUMNS = 6  # panels per row of a parity figure
@@ -48,9 +50,10 @@ def fold_metrics(fold: pd.DataFrame, min_group_size: int) -> dict[str, float]:
                 uncertain=fold["uncertain"].to_numpy(dtype=bool) if "uncertain" in fold else None,
             )
         )
-    if "interval_method" in fold and fold["interval_method"].notna().any():
-        # the method chosen on inner folds: averaged over folds, the share of folds that chose it
-        metrics.update({f"interval_method_{m}": 1.0 for m in fold["interval_method"].dropna().unique()})
+    # the method a shift-calibrated model chose on inner folds: averaged over folds, the share of folds
+    # that chose it. How a baseline was calibrated (cross_fold, grouped_holdout) is no choice: not a metric
+    chosen = fold["interval_method"] if "interval_method" in fold else pd.Series(dtype=object)
+    metrics.update({f"interval_method_{m}": 1.0 for m in chosen[chosen.isin(INTERVAL_METHODS)].unique()})
     return metrics
 
 
@@ -97,6 +100,11 @@ def collect_predictions(
     flag = pd.Series(in_source.to_numpy(dtype=bool), index=composition.index)
     combined["in_source"] = flag.loc[combined["sample_id"]].to_numpy()
     return combined
+
+
+def combine_prediction_tables(*prediction_tables: pd.DataFrame) -> pd.DataFrame:
+    """Prediction tables of one dataset in one long table (models differ by ``model``)."""
+    return pd.concat(prediction_tables, ignore_index=True)
 
 
 def group_errors(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -147,17 +155,22 @@ def fit_champion(
     metrics: dict[str, Any],
     materials_table: pd.DataFrame,
     features: pd.DataFrame,
-    source_feature_table: pd.DataFrame,
     declaration: dict[str, Any],
     robust_params: dict[str, Any],
     monitor_params: dict[str, Any],
+    source_feature_table: pd.DataFrame | None = None,
 ) -> tuple[ChampionModel, dict[str, Any]]:
-    """The champion chosen by the declared rule, fitted on every labelled row, and why it was chosen."""
+    """The champion chosen by the declared rule, fitted on every labelled row, and why it was chosen.
+
+    On the design matrix its robust-stage model was evaluated on: with the source columns when the dataset
+    has a transfer source, else descriptors and process columns with no model reading source columns."""
     choice = select_champion(metrics, monitor_params["champion"])
-    X, y, composition = transfer_design_matrix(materials_table, features, source_feature_table)
+    X, y, composition = design_matrix(materials_table, features, source_feature_table)
+    if source_feature_table is None:
+        robust_params = without_source_inputs(robust_params)
     groups = materials_table.set_index("sample_id")["group"]
     clip = (declaration["target"]["min"], declaration["target"]["max"])
-    model = ChampionModel(choice["model"], robust_params, clip, choice["split"]).fit(
-        X, y, groups, composition
-    )
+    model = ChampionModel(
+        choice["model"], robust_params, clip, choice["split"], declaration["target"].get("learn_as")
+    ).fit(X, y, groups, composition)
     return model, {**choice, "rows": int(len(X)), "transductive": bool(model.transductive_)}

@@ -2,6 +2,7 @@ from kedro.pipeline import Pipeline, node
 
 from matshift.pipelines.evaluate.nodes import (
     collect_predictions,
+    combine_prediction_tables,
     compute_metrics,
     fit_champion,
     group_errors,
@@ -28,6 +29,16 @@ def create_pipeline(
                 name="collect_predictions",
             )
         )
+    elif with_robust:  # no transfer source: baseline and robust predictions side by side
+        evaluated = "all_predictions"
+        nodes.append(
+            node(
+                combine_prediction_tables,
+                inputs=["predictions", "robust_predictions"],
+                outputs=evaluated,
+                name="collect_predictions",
+            )
+        )
     nodes += [
         node(
             compute_metrics, inputs=[evaluated, "params:evaluate"], outputs="metrics", name="compute_metrics"
@@ -38,20 +49,17 @@ def create_pipeline(
         ),
     ]
     if with_champion:  # a monitored dataset: the model plant batches are scored with
+        inputs = {
+            "metrics": "metrics",
+            "materials_table": "materials_table",
+            "features": "features",
+            "declaration": "params:dataset",
+            "robust_params": "params:robust",
+            "monitor_params": "params:monitor",
+        }
+        if with_transfer:
+            inputs["source_feature_table"] = "source_feature_table"
         nodes.append(
-            node(
-                fit_champion,
-                inputs=[
-                    "metrics",
-                    "materials_table",
-                    "features",
-                    "source_feature_table",
-                    "params:dataset",
-                    "params:robust",
-                    "params:monitor",
-                ],
-                outputs=["champion_model", "champion"],
-                name="fit_champion",
-            )
+            node(fit_champion, inputs=inputs, outputs=["champion_model", "champion"], name="fit_champion")
         )
     return Pipeline(nodes)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from matshift.models.design import design_matrix
 from matshift.monitoring.active_learning import next_experiments_table
 from matshift.monitoring.challenger import challenge_champion, choose_proposal, eligibility
 from matshift.monitoring.champion_model import ChampionModel
@@ -30,7 +31,6 @@ from matshift.monitoring.reference_suite import build_reference_profile, check_b
 from matshift.monitoring.report import batch_report_html
 from matshift.monitoring.scoring import batch_design_matrix, score_batch
 from matshift.pipelines.featurize.nodes import featurize_materials
-from matshift.pipelines.finetune.nodes import transfer_design_matrix
 from matshift.pipelines.ingest.nodes import DeclarationError, stage_materials_table
 from matshift.pipelines.validate.nodes import validation_rules
 from matshift.schema import QUARANTINE_COLUMNS
@@ -169,10 +169,16 @@ def _stage_batch(
 
 
 def _declared_batch_columns(declaration: dict[str, Any]) -> list[str]:
-    """Source columns a plant batch must have besides the formula (the target is optional)."""
+    """Source columns a plant batch must have (the target is optional): the formula or every declared
+    element column (a missing element column is not read as zero), process columns and the group's."""
+    composition = declaration.get("composition")
+    if composition:
+        given = list(composition["columns"].values())
+    else:
+        given = [declaration["columns"]["formula"]]
     process = [spec.get("column", name) for name, spec in (declaration.get("process_columns") or {}).items()]
     group = (declaration.get("group") or {}).get("column")
-    return process + ([group] if group else [])
+    return given + process + ([group] if group else [])
 
 
 def _non_numeric_process_values(raw: pd.DataFrame, declaration: dict[str, Any]) -> pd.Series:
@@ -267,7 +273,7 @@ def monitor_plant_batches(
     profile = build_reference_profile(reference, materials_table, monitor_params["reference_suite"])
     training = champion_model.training_rows() if hasattr(champion_model, "training_rows") else None
     if training is None:  # a champion pickled before it kept its compositions: the training table
-        X, y, composition = transfer_design_matrix(materials_table, features, source_feature_table)
+        X, y, composition = design_matrix(materials_table, features, source_feature_table)
         training = {
             "X": X,
             "y": y,

@@ -1,10 +1,24 @@
+from functools import partial, update_wrapper
+
 from kedro.pipeline import Pipeline, node
 
 from matshift.pipelines.monitor.nodes import check_bad_files, monitor_plant_batches, stage_plant_batches
 from matshift.pipelines.namespacing import bind_dataset
 
 
-def create_pipeline(dataset: str) -> Pipeline:
+def create_pipeline(dataset: str, with_transfer: bool = True) -> Pipeline:
+    """Stage, validate, score and report plant batches. Without a transfer source the batch rows are
+    scored from their descriptors and process columns alone (no source tables are read)."""
+    monitor = bind_dataset(monitor_plant_batches, dataset)
+    source_inputs = {
+        "source_feature_table": "source_feature_table",
+        "source_polymorphs": "source_polymorphs",
+        "source_models": "source_models",
+        "source_folds": "source_folds",
+    }
+    if not with_transfer:
+        monitor = update_wrapper(partial(monitor, **dict.fromkeys(source_inputs)), monitor_plant_batches)
+        source_inputs = {}
     return Pipeline(
         [
             node(
@@ -14,21 +28,18 @@ def create_pipeline(dataset: str) -> Pipeline:
                 name="stage_plant_batches",
             ),
             node(
-                bind_dataset(monitor_plant_batches, dataset),
-                inputs=[
-                    "plant_table",
-                    "plant_counts",
-                    "materials_table",
-                    "features",
-                    "source_feature_table",
-                    "source_polymorphs",
-                    "source_models",
-                    "source_folds",
-                    "champion_model",
-                    "champion",
-                    "params:robust",
-                    "params:monitor",
-                ],
+                monitor,
+                inputs={
+                    "plant_table": "plant_table",
+                    "plant_counts": "plant_counts",
+                    "materials_table": "materials_table",
+                    "features": "features",
+                    **source_inputs,
+                    "champion_model": "champion_model",
+                    "champion_choice": "champion",
+                    "robust_params": "params:robust",
+                    "monitor_params": "params:monitor",
+                },
                 outputs=[
                     "plant_predictions",
                     "next_experiments",

@@ -20,10 +20,10 @@ from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils.validation import has_fit_parameter
 
 from matshift.pipelines.finetune.nodes import transfer_design_matrix
-from matshift.pipelines.train.nodes import split_folds
+from matshift.pipelines.train.nodes import model_inputs, split_folds
 from matshift.robust.density_ratio import SOURCE, TARGET, DomainClassifierDensityRatio
 from matshift.robust.registry import build_robust_model, supports_std
-from matshift.transfer.strategies import CatBoostTransfer, descriptor_columns
+from matshift.transfer.strategies import CatBoostTransfer, descriptor_columns, without_source_inputs
 from matshift.uncertainty.conformal import (  # noqa: F401 (INTERVAL_METHODS re-exported for callers)
     INTERVAL_METHODS,
     conformal_intervals,
@@ -301,6 +301,60 @@ def robust_train_and_predict(
     group = materials_table.set_index("sample_id")["group"]
     clip = (declaration["target"]["min"], declaration["target"]["max"])
     return robust_fold_predictions(X, y, group, composition, splits, clip, robust_params)
+
+
+def robust_on_descriptors(
+    materials_table: pd.DataFrame,
+    features: pd.DataFrame,
+    splits: pd.DataFrame,
+    declaration: dict[str, Any],
+    robust_params: dict[str, Any],
+) -> pd.DataFrame:
+    """``robust_train_and_predict`` for a dataset without a transfer source: the same models on the
+    descriptors and declared process columns, every model told not to read source-domain columns."""
+    X, y = model_inputs(materials_table, features)
+    table = materials_table.set_index("sample_id")
+    return robust_fold_predictions_in_target_units(
+        X,
+        y,
+        table["group"],
+        table["composition"],
+        splits,
+        declaration,
+        without_source_inputs(robust_params),
+    )
+
+
+def robust_fold_predictions_in_target_units(
+    X: pd.DataFrame,
+    y: pd.Series,
+    group: pd.Series,
+    leakage_key: pd.Series,
+    splits: pd.DataFrame,
+    declaration: dict[str, Any],
+    robust_params: dict[str, Any],
+) -> pd.DataFrame:
+    """``robust_fold_predictions`` for a target of hundreds of MPa or HV: the models learn
+    ``(target - offset) / scale`` (declared ``target.learn_as``: constants, not fitted, so no test label
+    leaks into the scaling; the MLPs need targets near unit scale) and predictions, intervals and spreads
+    are mapped back to the declared unit."""
+    scaling = declaration["target"].get("learn_as") or {}
+    offset, scale = float(scaling.get("offset", 0.0)), float(scaling.get("scale", 1.0))
+    low, high = declaration["target"]["min"], declaration["target"]["max"]
+    predictions = robust_fold_predictions(
+        X,
+        (y - offset) / scale,
+        group,
+        leakage_key,
+        splits,
+        ((low - offset) / scale, (high - offset) / scale),
+        robust_params,
+    )
+    for column in ("target", "prediction", "lower", "upper"):
+        predictions[column] = predictions[column] * scale + offset
+    if "std" in predictions:
+        predictions["std"] = predictions["std"] * scale
+    return predictions
 
 
 def robust_fold_predictions(
