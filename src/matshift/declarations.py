@@ -120,8 +120,8 @@ def check_declaration(dataset: str, declaration: Mapping[str, Any]) -> list[str]
         and float(learn_as.get("scale", 1.0)) > 0
     ):
         raise DeclarationError(
-            f"{dataset}.target.learn_as: expected {{offset: <number>, scale: <positive number>}} (the networks "
-            f"learn (target - offset) / scale), got {learn_as!r}"
+            f"{dataset}.target.learn_as: expected {{offset: <number>, scale: <positive number>}} "
+            f"(the networks learn (target - offset) / scale), got {learn_as!r}"
         )
     for name, spec in (declaration.get("process_columns") or {}).items():
         _check_process_column(dataset, name, spec)

@@ -14,9 +14,9 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score  # noqa: E402
 
+from matshift.models.design import design_matrix  # noqa: E402
 from matshift.monitoring.champion import select_champion  # noqa: E402
 from matshift.monitoring.champion_model import ChampionModel  # noqa: E402
-from matshift.models.design import design_matrix  # noqa: E402
 from matshift.transfer.strategies import without_source_inputs  # noqa: E402
 from matshift.uncertainty.conformal import INTERVAL_METHODS  # noqa: E402
 from matshift.uncertainty.metrics import interval_metrics  # noqa: E402
