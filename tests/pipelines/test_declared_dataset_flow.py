@@ -10,6 +10,7 @@ from matshift.pipelines.ingest.nodes import stage_materials_table
 from matshift.pipelines.split.nodes import audit_leakage, make_splits
 from matshift.pipelines.train.nodes import train_and_predict
 from matshift.pipelines.validate.nodes import validate_materials
+from tests.pipelines.train.test_nodes import ROBUST_PARAMS
 
 DECLARATION = {
     "source": {"filepath": "data/01_raw/steel/steel.csv"},
@@ -83,6 +84,6 @@ def test_an_element_fraction_dataset_with_process_columns_runs_every_stage():
     assert set(splits["split"]) == {"leave_group_out_group", "time_year"}
     assert splits.groupby(["split", "fold"]).ngroups == 4  # three labs left out in turn, one time cut
     audit_leakage(accepted, splits, "steel")  # raises if a composition sits on both sides
-    _, predictions = train_and_predict(accepted, features, splits, DECLARATION, TRAIN, "steel")
+    _, predictions = train_and_predict(accepted, features, splits, DECLARATION, TRAIN, ROBUST_PARAMS, "steel")
     mae = (predictions["prediction"] - predictions["target"]).abs().groupby(predictions["model"]).mean()
     assert mae["erm"] < 0.5 * mae["dummy"]

@@ -10,6 +10,8 @@ from matshift.pipelines.finetune.nodes import (
 )
 from matshift.transfer.source import LOOKUP_COLUMNS
 from matshift.transfer.strategies import USES_SOURCE_ENTRIES
+from matshift.uncertainty.fold_conformal import CROSS_FOLD
+from tests.pipelines.train.test_nodes import CONTRACT, ROBUST_PARAMS
 from tests.pipelines.transfer_data import (
     N_FOLDS,
     SMALL_TRANSFER_PARAMS,
@@ -86,6 +88,7 @@ def test_every_strategy_and_source_variant_predicts_every_test_row(inputs):
         data["folds"],
         DECLARATION,
         SMALL_TRANSFER_PARAMS,
+        {**ROBUST_PARAMS, "min_group_size": 3},
     )
     strategies = SMALL_TRANSFER_PARAMS["strategies"]
     expected = set(strategies) | {
@@ -98,3 +101,11 @@ def test_every_strategy_and_source_variant_predicts_every_test_row(inputs):
     assert predictions["prediction"].between(0.0, 20.0).all()
     lookup = predictions[predictions["model"] == "lookup"]
     assert np.abs(lookup["prediction"] - lookup["target"]).mean() < 1.0
+    # the robust stage's contract, calibrated on the other folds (matbench_cv has several)
+    assert predictions[CONTRACT].notna().all().all()
+    assert (predictions["interval_method"] == CROSS_FOLD).all()
+    assert predictions["lower"].between(0.0, 20.0).all() and predictions["upper"].between(0.0, 20.0).all()
+    assert (
+        (predictions["lower"] <= predictions["prediction"])
+        & (predictions["prediction"] <= predictions["upper"])
+    ).all()

@@ -1,10 +1,16 @@
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from sklearn.base import clone
 
 from matshift.models import MODEL_REGISTRY, build_model
 from matshift.pipelines.train.nodes import model_inputs, train_and_predict
+from matshift.uncertainty.fold_conformal import CROSS_FOLD, GROUPED_HOLDOUT
+from tests.conftest import PROJECT_ROOT
+
+ROBUST_PARAMS = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_robust.yml").read_text())["robust"]
+CONTRACT = ["prediction", "lower", "upper", "uncertain", "reason", "ood_score", "interval_method"]
 
 
 @pytest.fixture
@@ -48,11 +54,58 @@ def test_train_and_predict_every_model_on_every_fold(data):
         }
     }
     declaration = {"models": ["dummy", "erm"], "target": {"min": -100.0, "max": 100.0}}
-    models, predictions = train_and_predict(table, features, splits, declaration, params)
+    models, predictions = train_and_predict(table, features, splits, declaration, params, ROBUST_PARAMS)
     assert set(models) == {"demo/0/dummy", "demo/0/erm"}
     assert len(predictions) == 20 and set(predictions["sample_id"]) == set(table["sample_id"][30:])
     mae = (predictions["prediction"] - predictions["target"]).abs().groupby(predictions["model"]).mean()
     assert mae["erm"] < mae["dummy"]  # a signal the dummy cannot see
+    # one fold: intervals from a grouped holdout of its training rows; the predictions are the full fit's
+    assert predictions[CONTRACT].notna().all().all()
+    assert (predictions["interval_method"] == GROUPED_HOLDOUT).all()
+    assert (predictions["lower"] <= predictions["prediction"]).all()
+    assert (predictions["prediction"] <= predictions["upper"]).all()
+    dummy = predictions[predictions["model"] == "dummy"]
+    assert np.allclose(dummy["prediction"], table["target"][:30].mean())
+    test_X = model_inputs(table, features)[0].loc[dummy["sample_id"]]
+    np.testing.assert_array_equal(
+        predictions.loc[predictions["model"] == "erm", "prediction"], models["demo/0/erm"].predict(test_X)
+    )
+
+
+def test_folds_are_calibrated_on_the_other_folds_without_an_extra_fit(data, monkeypatch):
+    table, features, _ = data
+    ids = table["sample_id"].to_numpy()
+    splits = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "split": "cv",
+                    "fold": k,
+                    "fold_name": f"f{k}",
+                    "role": np.where(np.arange(40) % 4 == k, "test", "train"),
+                    "sample_id": ids,
+                }
+            )
+            for k in range(4)
+        ]
+    )
+    fits = []
+    original = build_model
+
+    def counting_build_model(name, params=None):
+        fits.append(name)
+        return original(name, params)
+
+    monkeypatch.setattr("matshift.pipelines.train.nodes.build_model", counting_build_model)
+    declaration = {"models": ["dummy"], "target": {"min": -100.0, "max": 100.0}}
+    _, predictions = train_and_predict(
+        table, features, splits, declaration, {"models": {}}, {**ROBUST_PARAMS, "min_group_size": 3}
+    )
+    assert len(fits) == 4  # one model per fold, none refit for calibration
+    assert (predictions["interval_method"] == CROSS_FOLD).all() and len(predictions) == 40
+    assert predictions["uncertain"].dtype == bool
+    assert set(predictions.loc[predictions["uncertain"], "reason"]) <= {"far from every training composition"}
+    assert (predictions.loc[~predictions["uncertain"], "reason"] == "").all()
 
 
 def test_registry_models_follow_the_estimator_contract():

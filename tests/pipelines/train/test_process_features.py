@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from matshift.pipelines.train.nodes import model_inputs, train_and_predict
+from tests.pipelines.train.test_nodes import ROBUST_PARAMS
 
 PARAMS = {
     "models": {
@@ -61,7 +62,7 @@ def test_model_inputs_add_numeric_and_one_hot_process_columns():
 
 def test_process_columns_carry_the_signal_into_the_models():
     table, features, splits = _data()
-    _, predictions = train_and_predict(table, features, splits, DECLARATION, PARAMS, "demo")
+    _, predictions = train_and_predict(table, features, splits, DECLARATION, PARAMS, ROBUST_PARAMS, "demo")
     mae = (predictions["prediction"] - predictions["target"]).abs().groupby(predictions["model"]).mean()
     # the composition alone explains nothing here; only the process columns can
     assert mae["erm"] < 0.3 * mae["dummy"]
@@ -72,7 +73,7 @@ def test_a_fold_without_training_rows_is_skipped_naming_dataset_split_and_fold(c
     empty = splits.assign(fold=1, fold_name="f1", role="test")
     with caplog.at_level(logging.WARNING):
         models, predictions = train_and_predict(
-            table, features, pd.concat([splits, empty]), DECLARATION, PARAMS, "demo"
+            table, features, pd.concat([splits, empty]), DECLARATION, PARAMS, ROBUST_PARAMS, "demo"
         )
     assert set(predictions["fold"]) == {0} and "demo/0/erm" in models
     assert "demo: split demo fold 1 (f1) has 0 training and 120 test rows: skipped" in caplog.text

@@ -16,8 +16,15 @@ import numpy as np
 import pandas as pd
 
 from matshift.pipelines.pretrain.nodes import ALL_SOURCE, source_features_minus_test
-from matshift.pipelines.train.nodes import fold_predictions, model_inputs, split_folds
+from matshift.pipelines.train.nodes import fold_predictions, model_inputs, scored_folds
 from matshift.transfer.strategies import USES_SOURCE_ENTRIES, build_strategy
+from matshift.uncertainty.fold_conformal import (
+    FoldConformalSettings,
+    conformalize_folds,
+    folds_needing_holdout,
+    held_out_distance,
+    holdout_split,
+)
 
 SOURCE_MINUS_TEST_SUFFIX = "__mp_minus_test"
 
@@ -61,14 +68,27 @@ def finetune_and_predict(
     source_folds: pd.DataFrame,
     declaration: dict[str, Any],
     transfer_params: dict[str, Any],
+    robust_params: dict[str, Any],
+    dataset: str = "dataset",
 ) -> pd.DataFrame:
-    """Test-set predictions of every strategy (and source variant) on every split and fold."""
+    """Test-set predictions of every strategy (and source variant) on every split and fold, each with a
+    90% interval, an OOD score and the ``uncertain`` flag calibrated on the split's other folds
+    (:mod:`matshift.uncertainty.fold_conformal`; a split of one fold refits each strategy on a grouped
+    holdout of its training rows)."""
     X, y, composition = transfer_design_matrix(materials_table, features, source_feature_table)
     table = materials_table.set_index("sample_id")
     clip = (declaration["target"]["min"], declaration["target"]["max"])
+    settings = FoldConformalSettings.from_robust_params(robust_params)
     strategies = transfer_params["strategies"]
-    predictions = []
-    for split, fold, fold_name, train_ids, test_ids in split_folds(splits):
+    folds = scored_folds(splits, dataset)
+    need_holdout = folds_needing_holdout((split, fold, test_ids) for split, fold, _, _, test_ids in folds)
+    predictions, holdout = [], []
+    for split, fold, fold_name, train_ids, test_ids in folds:
+        fold_key = (split, fold, fold_name)
+        distance = held_out_distance(X, train_ids, test_ids, settings)
+        if (split, fold) in need_holdout:
+            fit_ids, cal_ids = holdout_split(train_ids, composition, settings)
+            cal_distance = held_out_distance(X, fit_ids, cal_ids, settings)
         variants = [("", X, {b: models[ALL_SOURCE] for b, models in source_models.items()}, strategies)]
         if split == "matbench_cv":
             fold_sources = {b: models[fold] for b, models in source_models.items()}
@@ -86,8 +106,22 @@ def finetune_and_predict(
                 )
                 prediction = model.predict(design.loc[test_ids])
                 predictions.append(
-                    fold_predictions(
-                        (split, fold, fold_name), name + suffix, test_ids, table, prediction, clip
+                    fold_predictions(fold_key, name + suffix, test_ids, table, prediction, clip).assign(
+                        distance=distance
                     )
                 )
-    return pd.concat(predictions, ignore_index=True)
+                if (split, fold) in need_holdout:  # the one extra fit: no other fold to calibrate on
+                    refit = build_strategy(name, sources, params, clip)
+                    refit.fit(design.loc[fit_ids], y.loc[fit_ids].to_numpy(), groups=composition.loc[fit_ids])
+                    calibration = refit.predict(design.loc[cal_ids])
+                    holdout.append(
+                        fold_predictions(fold_key, name + suffix, cal_ids, table, calibration, clip).assign(
+                            distance=cal_distance
+                        )
+                    )
+    return conformalize_folds(
+        pd.concat(predictions, ignore_index=True),
+        pd.concat(holdout) if holdout else None,
+        settings,
+        clip,
+    )

@@ -1,13 +1,14 @@
 from kedro.pipeline import Pipeline, node
 
 from matshift.pipelines.finetune.nodes import finetune_and_predict
+from matshift.pipelines.namespacing import bind_dataset
 
 
 def create_pipeline(dataset: str) -> Pipeline:
     return Pipeline(
         [
             node(
-                finetune_and_predict,
+                bind_dataset(finetune_and_predict, dataset),
                 inputs=[
                     "materials_table",
                     "features",
@@ -18,6 +19,7 @@ def create_pipeline(dataset: str) -> Pipeline:
                     "source_folds",
                     "params:dataset",
                     "params:transfer",
+                    "params:robust",
                 ],
                 outputs="transfer_predictions",
                 name="finetune_and_predict",

@@ -9,7 +9,14 @@ def create_pipeline(dataset: str) -> Pipeline:
         [
             node(
                 bind_dataset(train_and_predict, dataset),
-                inputs=["materials_table", "features", "splits", "params:dataset", "params:train"],
+                inputs=[
+                    "materials_table",
+                    "features",
+                    "splits",
+                    "params:dataset",
+                    "params:train",
+                    "params:robust",
+                ],
                 outputs=["models", "predictions"],
                 name="train_and_predict",
             )
