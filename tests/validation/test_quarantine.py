@@ -4,14 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import matshift.validation.quarantine as quarantine_module
 from matshift.schema import MATERIALS_COLUMNS, QUARANTINE_COLUMNS
 from matshift.validation import (
     DataQualityError,
     SchemaMismatchError,
     ValidationRunError,
     validate_staged_table,
+    validate_staged_tables,
 )
-from matshift.validation.quarantine import row_failures
+from matshift.validation.quarantine import row_failures, run_suite
 from matshift.validation.suite import REASON_CODES
 from tests.validation.staged import make_staged, rules
 
@@ -208,3 +210,64 @@ def test_an_expectation_that_raised_is_an_error_not_a_pass():
     }
     with pytest.raises(ValidationRunError, match="expt_gap: 1 expectation.*'t': boom"):
         row_failures(result, make_staged([{}]), "expt_gap")
+
+
+def _prefixed(staged: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    return staged.assign(sample_id=prefix + staged["sample_id"])
+
+
+def _assert_same_as_one_by_one(tables: dict[str, pd.DataFrame], table_rules: dict, monkeypatch) -> None:
+    names = {key: f"expt_gap batch {key}" for key in tables}
+    runs = []
+    monkeypatch.setattr(quarantine_module, "run_suite", lambda *args: runs.append(args) or run_suite(*args))
+    together = validate_staged_tables(tables, table_rules, names)
+    assert len(runs) == 1  # all of them in one GX run
+    monkeypatch.undo()
+    assert list(together) == list(tables)
+    for key, table in tables.items():
+        alone = validate_staged_table(table, table_rules, names[key])[:3]
+        pd.testing.assert_frame_equal(together[key][0], alone[0])
+        pd.testing.assert_frame_equal(together[key][1], alone[1])
+        assert together[key][2] == alone[2]
+
+
+def test_tables_validated_together_match_each_validated_alone(monkeypatch):
+    # the same source lines in every table, problems in different rows, one table with a text-typed
+    # value (a row-level type check) and one empty table
+    mixed_unit = make_staged([{}, {"occurrence": 1}, {}])
+    mixed_unit["unit"] = pd.Series(["eV", "eV", 3], dtype=object)
+    tables = {
+        "a": _prefixed(planted_table(), "a"),
+        "b": _prefixed(make_staged([{"target": 25.0, "target_raw": "25"}, {}, {"occurrence": 1}]), "b"),
+        "c": _prefixed(planted_table().iloc[::-1], "c"),
+        "empty": _prefixed(make_staged([{}]).iloc[0:0], "e"),
+        "unit": _prefixed(mixed_unit, "u"),
+    }
+    _assert_same_as_one_by_one(tables, rules(), monkeypatch)
+
+
+def test_tables_sharing_sample_ids_are_not_judged_duplicates_of_each_other():
+    # one GX run would call the shared ids duplicates: such tables are validated one by one
+    tables = {"a": make_staged([{}, {}]), "b": make_staged([{}, {"target": 25.0, "target_raw": "25"}])}
+    together = validate_staged_tables(tables, rules(), {"a": "a", "b": "b"})
+    assert together["a"][2]["quarantined"] == 0
+    assert together["b"][1]["reason"].tolist() == ["target_out_of_range"]
+
+
+def test_a_broken_table_among_others_raises_naming_that_table():
+    broken = _prefixed(make_staged([{}, {}]), "b")
+    broken["source_row"] = broken["source_row"].astype(float)
+    tables = {"a": _prefixed(make_staged([{}]), "a"), "b": broken}
+    with pytest.raises(SchemaMismatchError, match=r"batch b: column 'source_row'.*float64"):
+        validate_staged_tables(tables, rules(), {"a": "batch a", "b": "batch b"})
+    missing = _prefixed(make_staged([{}]), "c").drop(columns="temperature_K")
+    with pytest.raises(SchemaMismatchError, match="batch c: .*temperature_K"):
+        validate_staged_tables(
+            {
+                "a": tables["a"],
+                "c": missing,
+                "d": _prefixed(make_staged([{}]), "d").drop(columns="temperature_K"),
+            },
+            rules(),
+            {"a": "batch a", "c": "batch c", "d": "batch d"},
+        )

@@ -8,6 +8,7 @@ from matshift.validation.quarantine import (
     SchemaMismatchError,
     ValidationRunError,
     validate_staged_table,
+    validate_staged_tables,
 )
 from matshift.validation.suite import DEFAULT_RULES, REASON_CODES, build_suite, write_suites
 
@@ -19,5 +20,6 @@ __all__ = [
     "ValidationRunError",
     "build_suite",
     "validate_staged_table",
+    "validate_staged_tables",
     "write_suites",
 ]

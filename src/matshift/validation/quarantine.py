@@ -4,6 +4,9 @@ Every row that fails any row-level expectation is quarantined with the highest-p
 the expectations it failed (``suite.REASON_CODES`` order) and a ``detail`` that lists all of them with the
 offending column and value. Table-level failures (a missing column, a wrong column dtype) and checks that
 GX could not run are errors, not quarantine: no row can be judged when the table itself is wrong.
+
+``validate_staged_tables`` validates many small tables (plant batches) in one GX run: GX spends about a
+second per run whatever the table's size, which made 25 small batches take half a minute.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from matshift.schema import MATERIALS_COLUMNS, OUTCOME_COLUMNS, QUARANTINE_COLUMNS
@@ -57,24 +61,92 @@ def validate_staged_table(
     ``DataQualityError`` when the quarantined fraction exceeds ``rules["max_bad_fraction"]``.
     """
     validate_rules(rules, dataset)
-    present = [c for c in OUTCOME_COLUMNS if c in staged.columns]
-    if present:  # failed experiments / censored targets are kept, and checked accordingly
-        rules = {**rules, "outcome_columns": present}
+    rules = rules_for(staged, rules)
     frame = index_by_source_row(staged)
     result_json = run_suite(frame, dataset, rules)
     flags = row_failures(result_json, frame, dataset)
+    return (*split_rows(frame, flags, rules, dataset), result_json)
 
+
+def validate_staged_tables(
+    staged: Mapping[str, pd.DataFrame], rules: Mapping[str, Any], datasets: Mapping[str, str]
+) -> dict[str, tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]]:
+    """``{key: (accepted, quarantine, summary)}``, each exactly what ``validate_staged_table(staged[key],
+    rules, datasets[key])`` returns (without its GX result), in one GX run per set of tables with the
+    same columns and dtypes.
+
+    Every expectation of the suite judges a row by its own values, except sample_id uniqueness: tables
+    whose sample ids overlap, and any set whose joint run fails as a table or raises, are validated one
+    by one, so the error names the table as ``validate_staged_table`` would.
+    """
+    frames = {}
+    for key, table in staged.items():
+        validate_rules(rules, datasets[key])
+        frames[key] = index_by_source_row(table)
+    same_columns: dict[tuple, list[str]] = {}
+    for key, frame in frames.items():
+        same_columns.setdefault(tuple(frame.dtypes.items()), []).append(key)
+    results = {}
+    for keys in same_columns.values():
+        flags = _joint_row_failures([frames[key] for key in keys], rules_for(frames[keys[0]], rules))
+        for key, found in zip(keys, flags or [None] * len(keys), strict=True):
+            part_rules = rules_for(frames[key], rules)
+            if found is None:
+                found = row_failures(
+                    run_suite(frames[key], datasets[key], part_rules), frames[key], datasets[key]
+                )
+            results[key] = split_rows(frames[key], found, part_rules, datasets[key])
+    return {key: results[key] for key in staged}
+
+
+def _joint_row_failures(
+    frames: list[pd.DataFrame], rules: Mapping[str, Any]
+) -> list[dict[int, list[tuple[str, str]]]] | None:
+    """Per frame, its ``row_failures`` from one GX run on all of them; None where that would not be exact."""
+    sample_ids = [set(frame["sample_id"].dropna()) for frame in frames if "sample_id" in frame]
+    if len(frames) < 2 or sum(map(len, sample_ids)) != len(set().union(*sample_ids)):
+        return None
+    joint = pd.concat(frames, ignore_index=True)  # labelled by position: source rows repeat across tables
+    if not joint.dtypes.equals(frames[0].dtypes):
+        return None
+    try:
+        flags = row_failures(run_suite(joint, "staged tables", rules), joint, "staged tables")
+    except (DataQualityError, ValidationRunError):
+        return None
+    ends = np.cumsum([len(frame) for frame in frames])
+    per_frame: list[dict[int, list[tuple[str, str]]]] = [{} for _ in frames]
+    for position, found in flags.items():
+        part = int(np.searchsorted(ends, position, side="right"))
+        start = ends[part] - len(frames[part])
+        per_frame[part][int(frames[part].index[position - start])] = found
+    return per_frame
+
+
+def rules_for(staged: pd.DataFrame, rules: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The rules with the outcome columns the table has: failed experiments and censored targets are
+    kept, and checked accordingly."""
+    present = [c for c in OUTCOME_COLUMNS if c in staged.columns]
+    return {**rules, "outcome_columns": present} if present else rules
+
+
+def split_rows(
+    frame: pd.DataFrame, flags: Mapping[int, list[tuple[str, str]]], rules: Mapping[str, Any], dataset: str
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Accepted rows, quarantined rows (with reason and detail) and the summary of a validated frame.
+
+    Raises ``DataQualityError`` when the quarantined fraction exceeds ``rules["max_bad_fraction"]``."""
     bad = frame.index.isin(list(flags))
     quarantine = frame.loc[bad, [c for c in QUARANTINE_COLUMNS if c in frame.columns]].copy()
     quarantine["reason"] = [flags[row][0][0] for row in quarantine.index]
     quarantine["detail"] = ["; ".join(detail for _, detail in flags[row]) for row in quarantine.index]
     quarantine = quarantine[list(QUARANTINE_COLUMNS)]
+    present = [c for c in OUTCOME_COLUMNS if c in frame.columns]
     accepted = frame.loc[~bad, [*MATERIALS_COLUMNS, *process_columns(rules), *present]]
 
     summary = summarise(dataset, len(frame), len(accepted), quarantine, flags, rules)
     if summary["bad_fraction"] > summary["max_bad_fraction"]:
         raise DataQualityError(threshold_message(summary, quarantine))
-    return accepted.reset_index(drop=True), quarantine.reset_index(drop=True), summary, result_json
+    return accepted.reset_index(drop=True), quarantine.reset_index(drop=True), summary
 
 
 def index_by_source_row(staged: pd.DataFrame) -> pd.DataFrame:

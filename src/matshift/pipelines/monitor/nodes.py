@@ -34,7 +34,7 @@ from matshift.pipelines.featurize.nodes import featurize_materials
 from matshift.pipelines.ingest.nodes import DeclarationError, stage_materials_table
 from matshift.pipelines.validate.nodes import validation_rules
 from matshift.schema import QUARANTINE_COLUMNS
-from matshift.validation import validate_staged_table
+from matshift.validation import validate_staged_tables
 
 logger = logging.getLogger(__name__)
 PLANT_DOMAIN = "plant"
@@ -62,24 +62,31 @@ def stage_plant_batches(
     read = (ledger["status"] == "read").to_numpy()
     file_of = dict(zip(ledger.loc[read, "batch"], ledger.loc[read, "file"], strict=True))
     file_rows = ledger[~read].to_dict("records")
-    accepted, quarantined, counts = [], [], {}
+    staged, non_numeric = {}, {}
     for batch, raw in plant_batches["batches"].items():
-        file = file_of.get(batch, batch)
-        digest = plant_batches["hashes"][batch]
         try:
-            rows, bad, summary = _stage_batch(raw, declaration, rules, target_column, dataset, batch)
+            staged[batch], non_numeric[batch] = _staged_batch(raw, declaration, target_column, dataset, batch)
         except BatchFileError as error:
             file_rows.append(
                 {
-                    "file": file,
-                    "sha256": digest,
+                    "file": file_of.get(batch, batch),
+                    "sha256": plant_batches["hashes"][batch],
                     "status": "quarantined",
                     "reason": error.reason,
                     "message": error.message,
                     "rows_in": len(raw),
                 }
             )
-            continue
+    # one GX run for every batch: GX costs about a second per run, whatever the batch's size
+    validated = validate_staged_tables(
+        {batch: table[non_numeric[batch].isna().to_numpy()] for batch, table in staged.items()},
+        rules,
+        {batch: f"{dataset} plant batch {batch}" for batch in staged},
+    )
+    accepted, quarantined, counts = [], [], {}
+    for batch, table in staged.items():
+        file, digest = file_of.get(batch, batch), plant_batches["hashes"][batch]
+        rows, bad, summary = _with_non_numeric(table, non_numeric[batch], *validated[batch])
         accepted.append(rows.assign(batch=batch))
         quarantined.append(bad.assign(batch=batch, file=file))
         counts[batch] = {
@@ -126,15 +133,10 @@ class BatchFileError(ValueError):
         self.reason, self.message = reason, message
 
 
-def _stage_batch(
-    raw: pd.DataFrame,
-    declaration: dict[str, Any],
-    rules: dict[str, Any],
-    target_column: str,
-    dataset: str,
-    batch: str,
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """One batch staged and validated: accepted rows, quarantined rows, counts (validation's summary)."""
+def _staged_batch(
+    raw: pd.DataFrame, declaration: dict[str, Any], target_column: str, dataset: str, batch: str
+) -> tuple[pd.DataFrame, pd.Series]:
+    """One batch staged (not yet validated) and, per row, why a process value is not a number."""
     missing = [c for c in _declared_batch_columns(declaration) if c not in raw.columns]
     if missing:
         raise BatchFileError(
@@ -147,12 +149,18 @@ def _stage_batch(
         staged = stage_materials_table(raw, declaration, f"{dataset}/plant/{batch}")
     except DeclarationError as error:  # e.g. an outcome value the declaration does not know
         raise BatchFileError("declaration_mismatch", str(error)) from error
-    staged = staged.assign(domain=PLANT_DOMAIN)
-    non_numeric = _non_numeric_process_values(raw, declaration)
+    return staged.assign(domain=PLANT_DOMAIN), _non_numeric_process_values(raw, declaration)
+
+
+def _with_non_numeric(
+    staged: pd.DataFrame,
+    non_numeric: pd.Series,
+    rows: pd.DataFrame,
+    bad: pd.DataFrame,
+    summary: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Validation's accepted rows, quarantined rows and summary, with the non-numeric rows added."""
     bad_numbers = non_numeric.notna().to_numpy()
-    rows, bad, summary, _ = validate_staged_table(
-        staged[~bad_numbers], rules, f"{dataset} plant batch {batch}"
-    )
     if bad_numbers.any():
         flagged = staged.loc[bad_numbers, [c for c in QUARANTINE_COLUMNS if c in staged.columns]].assign(
             reason="non_numeric", detail=non_numeric[bad_numbers].to_numpy()
