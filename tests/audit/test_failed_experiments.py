@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from matshift.pipelines.ingest.nodes import DeclarationError, stage_materials_table
-from matshift.pipelines.validate.nodes import validation_rules
+from matshift.validation.declared import validation_rules
 from matshift.validation.quarantine import validate_staged_table
 
 

@@ -81,3 +81,60 @@ def test_robust_models_champion_and_a_plant_batch_without_a_transfer_source(allo
     hotter = score_batch(batch.assign(THT=batch["THT"] + 400), batch_features, None, None, None, champion)
     assert not np.allclose(hotter["prediction"], scored["prediction"])
     assert isinstance(scored, pd.DataFrame)
+
+
+def test_plant_batches_with_element_and_process_columns_are_monitored_without_a_source(alloy, tmp_path):
+    """Through the monitor's own nodes: a labelled batch in the training file's layout (element columns,
+    process columns) is scored, drift-checked and challenged; a batch without an element column is a
+    ``missing_column`` file, not a batch read as zero chromium."""
+    from matshift.io.plant_batches import PlantBatchesDataset
+    from matshift.pipelines.monitor.nodes import monitor_plant_batches, stage_plant_batches
+
+    accepted, features, splits = alloy
+    params = _robust_params()
+    predictions = robust_on_descriptors(accepted, features, splits, ALLOY, params)
+    metrics = compute_metrics(predictions, {"min_group_size": 3, "in_distribution_split": "time_year"})
+    rule = {
+        "split": "leave_group_out_group",
+        "minimise": "worst_group_mae",
+        "coverage_range": [0.0, 1.0],
+        "candidates": ["catboost_uncertainty"],
+    }
+    champion, choice = fit_champion(metrics, accepted, features, ALLOY, params, {"champion": rule})
+
+    raw = _raw(80).drop(columns="source_row")
+    raw["Cr"] = (raw["Cr"].astype(int) + 1).astype(str)  # compositions the champion was not fitted on
+    raw.iloc[1:].to_csv(tmp_path / "line_3.csv", index=False)
+    raw.drop(columns="Cr").iloc[1:5].to_csv(tmp_path / "no_chromium.csv", index=False)
+    given = list(ALLOY["composition"]["columns"].values())
+    batches = PlantBatchesDataset(
+        str(tmp_path), required=dict.fromkeys(given), optional={"Hardness": None}
+    ).load()
+    table, quarantine, counts = stage_plant_batches(batches, ALLOY, "steel")
+    (no_chromium,) = [v for k, v in counts.items() if k.endswith("no_chromium.csv")]
+    assert no_chromium["reason"] == "missing_column"
+
+    monitor = yaml.safe_load((PROJECT_ROOT / "conf/smoke/parameters_monitor.yml").read_text())["monitor"]
+    monitor["challenger"] = {**monitor["challenger"], "min_labelled_rows": 20, "min_group_rows": 2}
+    outputs = monitor_plant_batches(
+        table,
+        counts,
+        accepted,
+        features,
+        None,
+        None,
+        None,
+        None,
+        champion,
+        choice,
+        params,
+        monitor,
+        dataset="steel",
+    )
+    scored, summary = outputs[0], outputs[3]
+    (batch,) = summary["batches"]
+    entry = summary["batches"][batch]
+    assert entry["rows_in"] == entry["scored"] + entry["quarantined"] == 79
+    assert scored[batch]["prediction"].between(0, 2000).all()
+    assert {"lower", "upper", "uncertain", "reason", "ood_score"} <= set(scored[batch].columns)
+    assert entry["challenger"]["evaluated"] is True, entry["challenger"]
