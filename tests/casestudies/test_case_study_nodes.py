@@ -178,10 +178,23 @@ def test_calibration_and_early_stopping_never_split_a_leakage_key_group(monkeypa
     ids = table["sample_id"]
     splits = pd.DataFrame({"split": "s", "fold": 0, "fold_name": "f", "role": role, "sample_id": ids})
     declaration = {"target": {"min": 0.0, "max": 100.0}, "leakage_key": "composition"}
-    params = {"robust": {"confidence_level": 0.9, "calibration_fraction": 0.3, "random_state": 0}}
+    params = {
+        "robust": {
+            "confidence_level": 0.9,
+            "calibration_fraction": 0.3,
+            "random_state": 0,
+            "flag_quantile": 0.9,
+            "knn_neighbours": 5,
+            "min_group_size": 30,
+        }
+    }
     monkeypatch.setattr(nodes, "_model_factories", lambda declaration, params: {"recorder": Recorder})
     predictions = nodes.train_case_study(table, features, splits, declaration, params)
     assert len(predictions) == test.sum()
+    # the robust stage's contract, calibrated on the held-out calibration rows
+    contract = ["lower", "upper", "uncertain", "reason", "ood_score", "interval_method"]
+    assert predictions[contract].notna().all().all()
+    assert (predictions["interval_method"] == "grouped_holdout").all()
     key = table.set_index("sample_id")["composition"]
     ((fit_ids, groups),) = seen
     calibration_ids = sorted(set(table.loc[~test, "sample_id"]) - set(fit_ids))

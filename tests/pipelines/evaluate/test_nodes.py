@@ -113,3 +113,26 @@ def test_shift_metrics_width_ratio_unflagged_misses_and_chosen_method_shares(pre
     )
     # target 0 (one row per fold) is left out of the non-zero coverage
     assert {"coverage_90_nonzero", "flag_auroc_nonzero", "flag_auroc_error"} <= set(cv)
+
+
+def test_baseline_rows_with_the_contract_get_the_robust_metric_keys_and_no_method_share(predictions):
+    """A baseline's calibration (cross_fold, grouped_holdout) is fixed by its split, not chosen: its
+    interval and flag metrics are the robust models' keys, with no ``interval_method_*`` beside them."""
+    from matshift.uncertainty.fold_conformal import CROSS_FOLD, GROUPED_HOLDOUT
+
+    baseline = predictions.assign(
+        lower=predictions["prediction"] - 2.0,
+        upper=predictions["prediction"] + 2.0,
+        ood_score=(predictions["prediction"] - predictions["target"]).abs(),
+        uncertain=predictions["group"].eq("small"),
+        reason=predictions["group"].map({"small": "far from every training composition", "big": ""}),
+        interval_method=predictions["fold"].map({0: CROSS_FOLD, 1: GROUPED_HOLDOUT}),
+    )
+    robust = baseline.assign(model="robust", interval_method=predictions["fold"].map({0: "cqr", 1: "split"}))
+    table = pd.concat([baseline, robust], ignore_index=True)
+    metrics = compute_metrics(table, {"min_group_size": 5, "in_distribution_split": "s"})["s"]
+    assert metrics["m"]["coverage_90"] == pytest.approx(0.75) and metrics["m"]["flag_rate"] == pytest.approx(
+        0.25
+    )
+    assert not [key for key in metrics["m"] if key.startswith("interval_method")]
+    assert set(metrics["robust"]) - set(metrics["m"]) == {"interval_method_cqr", "interval_method_split"}
