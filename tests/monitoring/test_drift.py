@@ -3,8 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import wasserstein_distance
 
 from matshift.monitoring.drift import (
+    FeatureReference,
     diagnose_shift,
     domain_classifier_drift,
     feature_drift,
@@ -36,6 +38,22 @@ def test_psi_is_zero_for_the_same_distribution_and_large_for_a_moved_one():
 def test_feature_drift_ranks_the_moved_feature_first():
     table = feature_drift(REFERENCE, batch(shift=1.0))
     assert table.index[0] == "a" and table.loc["a", "wasserstein"] == pytest.approx(1.0, abs=0.2)
+
+
+def test_a_reference_prepared_once_gives_every_batch_the_same_numbers_as_the_reference_rows():
+    # rows unsorted, with missing values and ties; a column all missing in the batch is left out
+    reference = REFERENCE.round(1).assign(e=np.where(RNG.random(2000) < 0.1, np.nan, RNG.normal(size=2000)))
+    prepared = FeatureReference.of(reference, n_bins=10)
+    for seed in range(3):
+        moved = batch(n=40, shift=0.5, seed=seed).round(2).assign(e=RNG.normal(size=40))
+        moved.loc[:4, "b"], moved["d"] = np.nan, np.nan
+        table = feature_drift(prepared, moved)
+        assert table.equals(feature_drift(reference, moved, n_bins=10))
+        assert sorted(table.index) == ["a", "b", "c", "e"]
+        for column in table.index:
+            ref, new = reference[column].dropna().to_numpy(), moved[column].dropna().to_numpy()
+            assert table.loc[column, "psi"] == population_stability_index(ref, new, 10)
+            assert table.loc[column, "wasserstein"] == wasserstein_distance(ref, new) / ref.std()
 
 
 def test_at_most_one_false_alarm_in_twenty_in_distribution_batches():

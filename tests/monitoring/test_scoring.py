@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from matshift.monitoring.champion_model import ChampionModel
-from matshift.monitoring.scoring import PREDICTION_COLUMNS, score_batch
+from matshift.monitoring.scoring import PREDICTION_COLUMNS, score_batch, source_features
 from matshift.pipelines.finetune.nodes import transfer_design_matrix
 from matshift.pipelines.robust.nodes import calibration_split, fold_part, predict_with_uncertainty
 from tests.conftest import PROJECT_ROOT
@@ -44,6 +44,19 @@ def test_a_batch_gets_predictions_intervals_and_flags_with_reasons():
     assert (scored["lower"] <= scored["prediction"]).all() and (scored["prediction"] <= scored["upper"]).all()
     assert (scored["reason"].str.len() > 0).eq(scored["uncertain"]).all()
     assert np.isfinite(scored["prediction"]).all()
+
+
+def test_source_columns_made_once_for_several_batches_score_each_batch_as_made_for_it_alone():
+    data = pretrained_transfer_domains()
+    champion = fitted_champion(data, "catboost_uncertainty", robust_params())
+    sources = (data["polymorphs"], data["models"], data["folds"])
+    first, second = new_batch().iloc[:6], new_batch().iloc[6:]
+    both = source_features(pd.concat([first, second]), data["features"], *sources)
+    for part in (first, second):
+        alone = score_batch(part, data["features"], *sources, champion)
+        pd.testing.assert_frame_equal(
+            score_batch(part, data["features"], *sources, champion, both), alone, check_exact=True
+        )
 
 
 @pytest.mark.parametrize("key", ["catboost_uncertainty_mondrian", "importance_weighting"])

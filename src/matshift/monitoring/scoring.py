@@ -37,29 +37,54 @@ def batch_design_matrix(
     source_polymorphs: pd.DataFrame | None,
     source_models: dict[str, dict[Any, Any]] | None,
     source_folds: pd.DataFrame | None,
+    batch_source: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """The batch's design matrix, target (NaN where unlabelled) and compositions: descriptors, process
-    columns and, when the dataset has a transfer source (``source_models`` not None), source columns."""
+    columns and, when the dataset has a transfer source (``source_models`` not None), source columns.
+
+    ``batch_source``: the source columns (:func:`source_features`) of at least the batch's compositions,
+    computed once for every batch of a run; by default computed for this batch."""
     batch_table = batch_table if "target" in batch_table else batch_table.assign(target=np.nan)
     if source_models is None:
         return design_matrix(batch_table, batch_features)
-    batch_source = source_features_for_target(
+    if batch_source is None:
+        batch_source = source_features(
+            batch_table, batch_features, source_polymorphs, source_models, source_folds
+        )
+    return design_matrix(batch_table, batch_features, batch_source)
+
+
+def source_features(
+    batch_table: pd.DataFrame,
+    batch_features: pd.DataFrame,
+    source_polymorphs: pd.DataFrame | None,
+    source_models: dict[str, dict[Any, Any]] | None,
+    source_folds: pd.DataFrame | None,
+) -> pd.DataFrame | None:
+    """Per composition of ``batch_table`` (one batch, or every batch of a run with their features):
+    looked-up source values and cross-fitted source-model outputs; None without a transfer source.
+    Each is a function of the composition alone, and the fold models cost ~0.15 s a call whatever its
+    size, so a run makes one call for all its batches."""
+    if source_models is None:
+        return None
+    return source_features_for_target(
         batch_table, batch_features, source_polymorphs, source_models, source_folds
     )
-    return design_matrix(batch_table, batch_features, batch_source)
 
 
 def score_batch(
     batch_table: pd.DataFrame,
     batch_features: pd.DataFrame,
-    source_polymorphs: pd.DataFrame,
-    source_models: dict[str, dict[Any, Any]],
-    source_folds: pd.DataFrame,
+    source_polymorphs: pd.DataFrame | None,
+    source_models: dict[str, dict[Any, Any]] | None,
+    source_folds: pd.DataFrame | None,
     champion: ChampionModel,
+    batch_source: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per batch sample with ``PREDICTION_COLUMNS`` (and ``target`` where the batch has one)."""
+    """One row per batch sample with ``PREDICTION_COLUMNS`` (and ``target`` where the batch has one);
+    ``batch_source`` as for :func:`batch_design_matrix`."""
     X_batch, y_batch, batch_composition = batch_design_matrix(
-        batch_table, batch_features, source_polymorphs, source_models, source_folds
+        batch_table, batch_features, source_polymorphs, source_models, source_folds, batch_source
     )
     batch_group = batch_table.set_index("sample_id")["group"].loc[X_batch.index].to_numpy()
     # its fits, products and neighbour searches are small: BLAS and OpenMP threads only contend

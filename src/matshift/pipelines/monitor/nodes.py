@@ -22,6 +22,7 @@ from matshift.monitoring.active_learning import next_experiments_table
 from matshift.monitoring.challenger import challenge_champion, choose_proposal, eligibility
 from matshift.monitoring.champion_model import ChampionModel
 from matshift.monitoring.drift import (
+    FeatureReference,
     diagnose_shift,
     domain_classifier_drift,
     feature_drift,
@@ -29,12 +30,12 @@ from matshift.monitoring.drift import (
 )
 from matshift.monitoring.reference_suite import build_reference_profile, check_batch_against_reference
 from matshift.monitoring.report import batch_report_html
-from matshift.monitoring.scoring import batch_design_matrix, score_batch
+from matshift.monitoring.scoring import batch_design_matrix, score_batch, source_features
 from matshift.pipelines.featurize.nodes import featurize_materials
 from matshift.pipelines.ingest.nodes import DeclarationError, stage_materials_table
-from matshift.pipelines.validate.nodes import validation_rules
 from matshift.schema import QUARANTINE_COLUMNS
 from matshift.validation import validate_staged_tables
+from matshift.validation.declared import internal_rules, with_declared_names
 
 logger = logging.getLogger(__name__)
 PLANT_DOMAIN = "plant"
@@ -54,7 +55,7 @@ def stage_plant_batches(
     scored (``file:<name>``) its status (quarantined / skipped), reason and message. A batch without a
     declared column is quarantined as a file (``missing_column``); every other batch goes on.
     """
-    rules = {**validation_rules(declaration), "target_required": False, "max_bad_fraction": 1.0}
+    rules, internal = internal_rules(declaration, target_required=False, max_bad_fraction=1.0)
     target_column = declaration["columns"]["target"]
     ledger = plant_batches.get("files")
     if ledger is None:  # a reading without a file ledger: its quarantine is every file not read
@@ -79,14 +80,19 @@ def stage_plant_batches(
             )
     # one GX run for every batch: GX costs about a second per run, whatever the batch's size
     validated = validate_staged_tables(
-        {batch: table[non_numeric[batch].isna().to_numpy()] for batch, table in staged.items()},
+        {
+            batch: table[non_numeric[batch].isna().to_numpy()].rename(columns=internal)
+            for batch, table in staged.items()
+        },
         rules,
         {batch: f"{dataset} plant batch {batch}" for batch in staged},
     )
     accepted, quarantined, counts = [], [], {}
     for batch, table in staged.items():
         file, digest = file_of.get(batch, batch), plant_batches["hashes"][batch]
-        rows, bad, summary = _with_non_numeric(table, non_numeric[batch], *validated[batch])
+        rows, bad, summary = validated[batch]
+        rows, bad = with_declared_names(rows, bad, declaration, internal)
+        rows, bad, summary = _with_non_numeric(table, non_numeric[batch], rows, bad, summary)
         accepted.append(rows.assign(batch=batch))
         quarantined.append(bad.assign(batch=batch, file=file))
         counts[batch] = {
@@ -301,16 +307,26 @@ def monitor_plant_batches(
         "skipped_files": [f for f in files if f["status"] == "skipped"],
         "files": files,
     }
+    to_score = {b: rows for b, rows in plant_table.groupby("batch", sort=True) if b not in fitted_on}
+    features_of = {batch: featurize_materials(rows) for batch, rows in to_score.items()}
+    plant_source = _plant_source_features(to_score, features_of, sources)
+    reference_bins = FeatureReference.of(reference, monitor_params["drift"]["psi_bins"])
     for batch, rows in plant_table.groupby("batch", sort=True):
         if batch in fitted_on:
             summary["batches"][batch] = _kept_evaluation(batch, plant_counts[batch], fitted_on, kept)
             logger.info("plant batch %s: not re-scored, the champion was fitted on it", batch)
             continue
-        batch_features = featurize_materials(rows)
-        scored = score_batch(rows, batch_features, *sources, champion_model)
+        batch_features = features_of[batch]
+        scored = score_batch(rows, batch_features, *sources, champion_model, plant_source)
         inputs = batch_features.loc[rows["composition"]]
         entry, univariate = _drift(
-            reference, inputs, scored, materials_table, robust_params, monitor_params["drift"], expected_miss
+            (reference, reference_bins),
+            inputs,
+            scored,
+            materials_table,
+            robust_params,
+            monitor_params["drift"],
+            expected_miss,
         )
         entry = {**plant_counts[batch], **entry}
         entry["reference_suite"] = check_batch_against_reference(
@@ -329,6 +345,7 @@ def monitor_plant_batches(
                 rows[rows["target"].notna()],
                 batch_features,
                 sources,
+                plant_source,
                 monitor_params,
             )
             reasons = eligibility(
@@ -359,6 +376,17 @@ def monitor_plant_batches(
         },
     }
     return predictions, experiments, reports, summary, manifest, challengers, profile, proposal
+
+
+def _plant_source_features(
+    to_score: dict[str, pd.DataFrame], features_of: dict[str, pd.DataFrame], sources: tuple
+) -> pd.DataFrame | None:
+    """The source columns of every composition to score, in one pass over the source models (their
+    cost is per call, not per row); None without a transfer source or a batch to score."""
+    if not to_score:
+        return None
+    features = pd.concat(features_of.values())
+    return source_features(pd.concat(to_score.values()), features[~features.index.duplicated()], *sources)
 
 
 def _in_distribution_miss_rate(champion: ChampionModel) -> float | None:
@@ -408,7 +436,7 @@ def _proposal(dataset: str, summary: dict[str, Any], champion_choice: dict[str, 
 
 
 def _drift(
-    reference: pd.DataFrame,
+    references: tuple[pd.DataFrame, FeatureReference],
     inputs: pd.DataFrame,
     scored: pd.DataFrame,
     materials_table: pd.DataFrame,
@@ -416,7 +444,9 @@ def _drift(
     drift_params: dict[str, Any],
     expected_miss_rate: float | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
-    """The batch's drift diagnosis (summary entry) and its most moved descriptors."""
+    """The batch's drift diagnosis (summary entry) and its most moved descriptors: ``references`` are the
+    reference rows and their :class:`FeatureReference` (made once per run)."""
+    reference, reference_bins = references
     domain = domain_classifier_drift(
         reference,
         inputs,
@@ -436,7 +466,7 @@ def _drift(
         confidence_level=robust_params["confidence_level"],
         expected_miss_rate=expected_miss_rate,
     )
-    univariate = feature_drift(reference, inputs, drift_params["psi_bins"]).head(drift_params["top_features"])
+    univariate = feature_drift(reference_bins, inputs).head(drift_params["top_features"])
     entry = {
         "drift": {**domain, **diagnosis.to_dict(), "top_psi": univariate["psi"].round(4).to_dict()},
         "uncertain_fraction": float(scored["uncertain"].mean()),
@@ -450,9 +480,10 @@ def _challenge(
     labelled_rows: pd.DataFrame,
     batch_features: pd.DataFrame,
     sources: tuple,
+    plant_source: pd.DataFrame | None,
     monitor_params: dict[str, Any],
 ) -> tuple[ChampionModel | None, dict[str, Any]]:
-    X, y, composition = batch_design_matrix(labelled_rows, batch_features, *sources)
+    X, y, composition = batch_design_matrix(labelled_rows, batch_features, *sources, plant_source)
     plant = {
         "X": X,
         "y": y,
