@@ -1,4 +1,5 @@
-"""Train: fit every declared model on every split and fold, and predict the fold's test rows."""
+"""Train: fit every declared model on every split and fold, and predict the fold's test rows with a 90%
+interval, an OOD score and the ``uncertain`` flag (the robust stage's prediction contract)."""
 
 from __future__ import annotations
 
@@ -117,9 +118,11 @@ def train_and_predict(
                         distance=cal_distance
                     )
                 )
-    table_of_predictions = pd.concat(predictions, ignore_index=True)
     return models, conformalize_folds(
-        table_of_predictions, pd.concat(holdout) if holdout else None, settings, valid_range
+        pd.concat(predictions, ignore_index=True),
+        pd.concat(holdout) if holdout else None,
+        settings,
+        valid_range,
     )
 
 
