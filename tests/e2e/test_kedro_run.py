@@ -108,6 +108,9 @@ def test_metrics_cover_every_split_and_model(full_run):
     for split, per_model in splits.items():
         assert {*robust["reported"], robust["cv_plus"]["key"]} <= set(per_model), split
         assert interval_keys <= set(per_model["importance_weighting"]), split
+        # every model writes the prediction contract: baselines and transfer strategies have intervals too
+        for model in ("dummy", "erm", *transfer["strategies"]):
+            assert {"coverage_90", "width_90", "flag_auroc", "unflagged_miss_rate"} <= set(per_model[model])
     cv = splits["matbench_cv"]
     assert {"lookup__mp_minus_test", "finetune_mlp__mp_minus_test"} <= set(cv)
     assert "lookup__mp_minus_test" not in splits["leave_cluster_out"]
