@@ -9,6 +9,7 @@ from matshift.monitoring.reference_suite import (
     build_reference_suites,
     check_batch_against_reference,
     check_ranges,
+    reference_validations,
 )
 
 PARAMS = {
@@ -87,3 +88,17 @@ def test_batch_check_names_the_failed_expectations(reference):
     inside = features.head(100).apply(lambda c: c.clip(*profile["ranges"][c.name]))
     clean = check_batch_against_reference(inside, table.head(100), profile, PARAMS)
     assert clean["success"] and clean["failed"] == []
+
+
+def test_suites_made_once_check_each_batch_as_suites_made_for_it(reference):
+    # a run makes the GX validations once; a clean batch after a failing one must stay clean
+    features, table = reference
+    profile = build_reference_profile(features, table, PARAMS)
+    bad = pd.DataFrame({"a": np.full(30, 50.0), "b": np.full(30, 0.5)})
+    bad_rows = pd.DataFrame({"composition": ["CsF"] * 30, "group": ["new"] * 30})
+    batches = [(bad, bad_rows), (features.head(100), table.head(100)), (bad, table.head(30))]
+    validations = reference_validations(profile, PARAMS)
+    for batch, rows in batches:
+        alone = check_batch_against_reference(batch, rows, profile, PARAMS)
+        assert check_batch_against_reference(batch, rows, profile, PARAMS, validations) == alone
+    assert not alone["success"]

@@ -119,16 +119,41 @@ def check_ranges(
     return outcomes
 
 
-def check_batch_against_reference(
-    batch_features: pd.DataFrame, batch_table: pd.DataFrame, profile: dict[str, Any], params: dict[str, Any]
-) -> dict[str, Any]:
-    """Run both suites on a batch: ``{"success", "evaluated", "failed": [...]}`` (failed: what and why)."""
+def reference_validations(profile: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """GX validation definitions of the suites GX runs (``rows``, ``elements``; the ranges are checked
+    by :func:`check_ranges`), in one ephemeral context: made once, they validate every batch of a run
+    (making them costs a third of a batch's check)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("plant_batch")
+    suites = build_reference_suites({**profile, "ranges": {}}, params)
+    return {
+        name: context.validation_definitions.add(
+            gx.ValidationDefinition(
+                name=name,
+                data=source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name),
+                suite=context.suites.add(suite),
+            )
+        )
+        for name, suite in suites.items()
+    }
+
+
+def check_batch_against_reference(
+    batch_features: pd.DataFrame,
+    batch_table: pd.DataFrame,
+    profile: dict[str, Any],
+    params: dict[str, Any],
+    validations: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run both suites on a batch: ``{"success", "evaluated", "failed": [...]}`` (failed: what and why).
+
+    ``validations``: :func:`reference_validations` of the same profile and parameters, made once for
+    every batch of a run; by default made for this batch."""
+    validations = validations or reference_validations(profile, params)
     ranges = check_ranges(batch_features, profile, params["mostly"])
     failed = [_describe_range(outcome) for outcome in ranges if not outcome["success"]]
     evaluated = len(ranges)
@@ -144,15 +169,7 @@ def check_batch_against_reference(
         "elements": element_table(batch_table["composition"]),
     }
     # the ranges were checked above; GX runs the rest of the suite
-    suites = build_reference_suites({**profile, "ranges": {}}, params)
-    for name, suite in suites.items():
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(
-                name=name,
-                data=source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name),
-                suite=context.suites.add(suite),
-            )
-        )
+    for name, definition in validations.items():
         result = definition.run(batch_parameters={"dataframe": frames[name]}, result_format="SUMMARY")
         for outcome in result.results:
             evaluated += 1

@@ -28,7 +28,11 @@ from matshift.monitoring.drift import (
     feature_drift,
     in_distribution_miss_rate,
 )
-from matshift.monitoring.reference_suite import build_reference_profile, check_batch_against_reference
+from matshift.monitoring.reference_suite import (
+    build_reference_profile,
+    check_batch_against_reference,
+    reference_validations,
+)
 from matshift.monitoring.report import batch_report_html
 from matshift.monitoring.scoring import batch_design_matrix, score_batch, source_features
 from matshift.pipelines.featurize.nodes import featurize_materials
@@ -311,6 +315,8 @@ def monitor_plant_batches(
     features_of = {batch: featurize_materials(rows) for batch, rows in to_score.items()}
     plant_source = _plant_source_features(to_score, features_of, sources)
     reference_bins = FeatureReference.of(reference, monitor_params["drift"]["psi_bins"])
+    # GX's suites once for every batch (no GX import when no batch is to be scored)
+    validations = reference_validations(profile, monitor_params["reference_suite"]) if to_score else None
     for batch, rows in plant_table.groupby("batch", sort=True):
         if batch in fitted_on:
             summary["batches"][batch] = _kept_evaluation(batch, plant_counts[batch], fitted_on, kept)
@@ -330,7 +336,7 @@ def monitor_plant_batches(
         )
         entry = {**plant_counts[batch], **entry}
         entry["reference_suite"] = check_batch_against_reference(
-            inputs, rows, profile, monitor_params["reference_suite"]
+            inputs, rows, profile, monitor_params["reference_suite"], validations
         )
         labelled = scored["target"].notna().to_numpy() if "target" in scored else np.zeros(len(scored), bool)
         if labelled.any():
