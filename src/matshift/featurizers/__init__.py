@@ -39,6 +39,7 @@ __all__ = [
     "default_featurizers",
     "feature_sources",
     "featurize_compositions",
+    "featurize_materials",
     "load_magpie_table",
 ]
 
@@ -72,6 +73,14 @@ def featurize_compositions(
     )
     index = pd.Index(matrix.formulas, name="formula", dtype=object)
     return pd.DataFrame(values, index=index, columns=pd.Index(labels, dtype=object), dtype=np.float64)
+
+
+def featurize_materials(materials_table: pd.DataFrame) -> pd.DataFrame:
+    """Descriptor table indexed by composition (one row per unique composition)."""
+    compositions = pd.unique(materials_table["composition"].dropna())
+    features = featurize_compositions(list(compositions))
+    features.index.name = "composition"
+    return features
 
 
 def feature_sources(featurizers: Sequence[CompositionFeaturizer] | None = None) -> pd.DataFrame:

@@ -1,1 +1,1 @@
-"""Source-specific ingestion helpers (live Materials Project)."""
+"""Ingestion: staging a raw source as the materials table, and the live Materials Project."""

@@ -6,16 +6,22 @@ carry several DFT gaps (TiO2: rutile, anatase, brookite...). Without energies we
 ground state, so the source *label* of a composition is the **median** over its polymorphs (robust to
 one odd structure, and each composition counts once in pretraining however often it was calculated);
 the lookup features keep the spread: min, median, max and count.
+
+Source models come per backbone as ``{"all": model, k: model without target fold k, (j, k): model
+without folds j and k}``; :func:`source_features_for_target` and :func:`source_features_minus_test` turn
+them into the source columns of every target composition.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 LOOKUP_COLUMNS = ("source_gap_min", "source_gap_median", "source_gap_max", "source_polymorph_count")
+ALL_SOURCE = "all"  # key of the source model trained on every source composition
 
 
 def polymorph_statistics(source_table: pd.DataFrame) -> pd.DataFrame:
@@ -112,3 +118,72 @@ def cross_fitted_predictions(
         rows = own_fold == fold
         result[rows] = stacked[fold_position, rows]
     return pd.DataFrame(result, index=compositions, columns=columns)
+
+
+def _predict_catboost(model: Any, X: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"source_model_catboost": model.predict(X)}, index=X.index)
+
+
+def _predict_mlp(model: Any, X: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"source_model_mlp": model.predict(X)}, index=X.index)
+
+
+def _source_columns(
+    compositions: pd.Index,
+    features: pd.DataFrame,
+    source_polymorphs: pd.DataFrame,
+    models: dict[str, dict[int, Any]],
+    folds: pd.Series,
+) -> pd.DataFrame:
+    """Lookup columns and cross-fitted outputs of the given fold models (one dict per backbone)."""
+    catboost = cross_fitted_predictions(compositions, features, models["catboost"], folds, _predict_catboost)
+    # Disagreement between the fold models: the source model's (epistemic) uncertainty.
+    X = features.loc[compositions]
+    spread = np.std([m.predict(X) for m in models["catboost"].values()], axis=0)
+    catboost["source_model_catboost_std"] = spread
+    mlp = cross_fitted_predictions(compositions, features, models["mlp"], folds, _predict_mlp)
+    return pd.concat([lookup_features(compositions, source_polymorphs), catboost, mlp], axis=1)
+
+
+def _target_compositions(materials_table: pd.DataFrame) -> pd.Index:
+    return pd.Index(pd.unique(materials_table["composition"]), name="composition")
+
+
+def source_features_for_target(
+    materials_table: pd.DataFrame,
+    features: pd.DataFrame,
+    source_polymorphs: pd.DataFrame,
+    source_models: dict[str, dict[Any, Any]],
+    source_folds: pd.DataFrame,
+) -> pd.DataFrame:
+    """Per target composition: looked-up source values and cross-fitted source-model outputs."""
+    models = {backbone: fold_models(per_fold) for backbone, per_fold in source_models.items()}
+    compositions = _target_compositions(materials_table)
+    return _source_columns(compositions, features, source_polymorphs, models, source_folds["source_fold"])
+
+
+def source_features_minus_test(
+    materials_table: pd.DataFrame,
+    features: pd.DataFrame,
+    source_polymorphs: pd.DataFrame,
+    source_models: dict[str, dict[Any, Any]],
+    source_folds: pd.DataFrame,
+    fold: int,
+    test_compositions: pd.Index,
+) -> pd.DataFrame:
+    """The source columns of :func:`source_features_for_target` as if the source had no entry for
+    ``test_compositions``, for every row (training rows included).
+
+    Lookups of those compositions are missing; every source-model column (predictions and their
+    spread) comes from fold models that never saw them (:func:`minus_test_fold_models`), and the test
+    compositions, no longer in the source, get the mean of those models as any composition absent
+    from the source does. Nothing here depends on a test composition's source label.
+    """
+    models = {backbone: minus_test_fold_models(models, fold) for backbone, models in source_models.items()}
+    return _source_columns(
+        _target_compositions(materials_table),
+        features,
+        source_polymorphs.drop(index=test_compositions, errors="ignore"),
+        models,
+        source_folds["source_fold"].drop(index=test_compositions, errors="ignore"),
+    )
