@@ -22,8 +22,8 @@ import pandas as pd
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
+from matshift.models.design import transfer_design_matrix  # noqa: E402
 from matshift.monitoring.active_learning import select_batch  # noqa: E402
-from matshift.pipelines.finetune.nodes import transfer_design_matrix  # noqa: E402
 from matshift.uncertainty.ensembles import CatBoostUncertaintyRegressor  # noqa: E402
 
 DATA = REPO_ROOT / "data"

@@ -1,7 +1,7 @@
 """Do the shift-calibrated intervals and the learned ``uncertain`` flag hold under shift?
 
 Per OOD split of ``expt_gap`` (``leave_cluster_out``, ``element_holdout``, ``target_extrapolation``) and
-per fold: the robust stage's shift-calibrated model (``matshift.pipelines.robust.nodes.
+per fold: the robust stage's shift-calibrated model (``matshift.robust.fold_scoring.
 shift_calibrated_model``, settings from ``conf/base/parameters_robust.yml`` ``shift_calibrated``) is
 fitted on the training fold (inner folds grouped like the split's shift; interval method and flag
 threshold chosen on inner folds only) and scored on the test fold, whose labels are read only to score.
@@ -37,8 +37,8 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
-from matshift.pipelines.robust.nodes import shift_calibrated_model  # noqa: E402
-from matshift.pipelines.train.nodes import split_folds  # noqa: E402
+from matshift.robust.fold_scoring import shift_calibrated_model  # noqa: E402
+from matshift.splits import split_folds  # noqa: E402
 from matshift.uncertainty.metrics import interval_metrics  # noqa: E402
 
 DATA = REPO_ROOT / "data"
@@ -70,7 +70,7 @@ def load(with_transfer: bool) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.Se
     table = pd.read_parquet(paths["table"])
     features = pd.read_parquet(paths["features"])
     if with_transfer:
-        from matshift.pipelines.finetune.nodes import transfer_design_matrix
+        from matshift.models.design import transfer_design_matrix
 
         source = pd.read_parquet(DATA / "07_model_output/expt_gap/source_feature_table.parquet")
         X, y, composition = transfer_design_matrix(table, features, source)

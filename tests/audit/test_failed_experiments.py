@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from matshift.pipelines.ingest.nodes import DeclarationError, stage_materials_table
+from matshift.declarations import DeclarationError
+from matshift.ingest.staging import stage_materials_table
 from matshift.validation.declared import validation_rules
 from matshift.validation.quarantine import validate_staged_table
 

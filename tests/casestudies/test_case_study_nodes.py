@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from matshift import pipeline_registry
+from matshift.audit.leakage import LeakageError
 from matshift.io import MIRROR_ENV
 from matshift.pipelines.case_study import nodes
-from matshift.pipelines.split.nodes import LeakageError
 from matshift.validation.quarantine import DataQualityError
 from tests.casestudies.test_alloys import HARDNESS, raw_row
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
+from matshift.models.design import transfer_design_matrix
 from matshift.monitoring.challenger import challenge_champion, choose_proposal, eligibility, worst_group_mae
-from matshift.pipelines.finetune.nodes import transfer_design_matrix
 from tests.monitoring.test_scoring import fitted_champion, robust_params
 from tests.pipelines.transfer_data import pretrained_transfer_domains
 

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from matshift.models.design import transfer_design_matrix
 from matshift.monitoring.champion_model import ChampionModel
 from matshift.monitoring.scoring import PREDICTION_COLUMNS, score_batch, source_features
-from matshift.pipelines.finetune.nodes import transfer_design_matrix
-from matshift.pipelines.robust.nodes import calibration_split, fold_part, predict_with_uncertainty
+from matshift.robust.fold_scoring import calibration_split, fold_part, predict_with_uncertainty
 from tests.conftest import PROJECT_ROOT
 from tests.pipelines.transfer_data import pretrained_transfer_domains
 
@@ -92,7 +92,7 @@ def test_the_saved_champion_scores_exactly_as_the_robust_stage_scores_a_fold(key
 def test_the_shift_calibrated_champion_deploys_the_flag_and_intervals_the_robust_stage_evaluated(key):
     """The champion's ``catboost_shift`` is the robust stage's shift-calibrated model (inner folds grouped
     like the rule's split) fitted on the fit rows: its flag and intervals are the ones that were measured."""
-    from matshift.pipelines.robust.nodes import shift_calibrated_model
+    from matshift.robust.fold_scoring import shift_calibrated_model
     from matshift.transfer.strategies import descriptor_columns
 
     data = pretrained_transfer_domains()

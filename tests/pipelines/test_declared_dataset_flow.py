@@ -5,9 +5,10 @@ train, and its process columns reach the model (issue 11)."""
 import numpy as np
 import pandas as pd
 
-from matshift.pipelines.featurize.nodes import featurize_materials
-from matshift.pipelines.ingest.nodes import stage_materials_table
-from matshift.pipelines.split.nodes import audit_leakage, make_splits
+from matshift.audit.leakage import audit_leakage
+from matshift.featurizers import featurize_materials
+from matshift.ingest.staging import stage_materials_table
+from matshift.pipelines.split.nodes import make_splits
 from matshift.pipelines.train.nodes import train_and_predict
 from matshift.pipelines.validate.nodes import validate_materials
 from tests.pipelines.train.test_nodes import ROBUST_PARAMS

@@ -6,13 +6,14 @@ import pandas as pd
 import pytest
 import yaml
 
+from matshift.featurizers import featurize_materials
+from matshift.ingest.staging import stage_materials_table
 from matshift.monitoring.scoring import PREDICTION_COLUMNS, score_batch
-from matshift.pipelines.evaluate.nodes import compute_metrics, fit_champion
-from matshift.pipelines.featurize.nodes import featurize_materials
-from matshift.pipelines.ingest.nodes import stage_materials_table
+from matshift.pipelines.evaluate.nodes import fit_champion
 from matshift.pipelines.robust.nodes import robust_on_descriptors
 from matshift.pipelines.split.nodes import make_splits
 from matshift.pipelines.validate.nodes import validate_materials
+from matshift.reporting.evaluation import compute_metrics
 from matshift.transfer.strategies import SOURCE_COLUMNS, without_source_inputs
 from tests.conftest import PROJECT_ROOT
 from tests.pipelines.test_declared_dataset_flow import DECLARATION, _raw

@@ -63,9 +63,9 @@ def pretrained_transfer_domains(data: dict[str, pd.DataFrame] | None = None) -> 
     from matshift.pipelines.pretrain.nodes import (
         assign_source_folds,
         pretrain_source_models,
-        source_features_for_target,
         summarise_source,
     )
+    from matshift.transfer.source import source_features_for_target
 
     data = transfer_domains() if data is None else data
     polymorphs = summarise_source(data["source"])

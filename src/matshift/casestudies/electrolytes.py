@@ -37,7 +37,7 @@ from sklearn.model_selection import GroupKFold
 
 from matshift.casestudies.electrolyte_physics import PHYSICS_MODELS, TEMPERATURE_COLUMN, TEMPERATURE_FEATURES
 from matshift.chemistry.formula import parse_formula
-from matshift.pipelines.split.nodes import fold_frame
+from matshift.splits import fold_frame
 
 __all__ = [
     "METADATA_COLUMNS",

@@ -3,7 +3,7 @@ what the out-of-distribution flag compares against, saved by the evaluate stage 
 
 ``fit`` is one fold of the robust stage with every labelled row of the dataset (an 80/20 split grouped
 by composition into fit and calibration rows); ``predict_with_uncertainty`` scores a batch exactly as
-the robust stage scores a fold's test rows (``matshift.pipelines.robust.nodes``). Transductive models
+the robust stage scores a fold's test rows (``matshift.robust.fold_scoring``). Transductive models
 (importance weighting, DANN, CORAL) learn from the unlabelled target inputs, so they cannot be fitted
 before the batch exists: for them ``fit`` keeps the data and ``predict_with_uncertainty`` fits with the
 batch as the target domain, as the robust stage does per fold.
@@ -18,7 +18,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from matshift.pipelines.robust.nodes import (
+from matshift.robust.density_ratio import SOURCE
+from matshift.robust.fold_scoring import (
     calibration_split,
     flag_columns,
     fold_part,
@@ -27,7 +28,6 @@ from matshift.pipelines.robust.nodes import (
     shared_signals,
     shift_calibrated_model,
 )
-from matshift.robust.density_ratio import SOURCE
 from matshift.robust.registry import build_robust_model
 from matshift.transfer.strategies import descriptor_columns
 

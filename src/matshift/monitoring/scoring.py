@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from matshift.models.design import design_matrix
 from matshift.monitoring.champion_model import ChampionModel
-from matshift.pipelines.pretrain.nodes import source_features_for_target
+from matshift.transfer.source import source_features_for_target
 
 PREDICTION_COLUMNS = [
     "sample_id",

@@ -1,7 +1,8 @@
 import pandas as pd
 import pytest
 
-from matshift.pipelines.evaluate.nodes import combine_metrics, compute_metrics, group_errors, parity_plots
+from matshift.pipelines.evaluate.nodes import combine_metrics
+from matshift.reporting.evaluation import compute_metrics, group_errors, parity_plots
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from matshift.pipelines.featurize.nodes import featurize_materials
+from matshift.featurizers import featurize_materials
 
 
 def test_features_once_per_unique_composition():

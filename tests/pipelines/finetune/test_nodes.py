@@ -2,11 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from matshift.models.design import transfer_design_matrix
 from matshift.pipelines.finetune.nodes import (
     SOURCE_MINUS_TEST_SUFFIX,
     finetune_and_predict,
     mp_minus_test_design_matrix,
-    transfer_design_matrix,
 )
 from matshift.transfer.source import LOOKUP_COLUMNS
 from matshift.transfer.strategies import USES_SOURCE_ENTRIES

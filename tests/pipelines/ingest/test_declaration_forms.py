@@ -6,7 +6,7 @@ import pytest
 
 from matshift.chemistry.formula import element_fractions
 from matshift.declarations import DeclarationError, check_declaration
-from matshift.pipelines.ingest.nodes import stage_materials_table
+from matshift.ingest.staging import stage_materials_table
 
 
 def _alloy_raw() -> pd.DataFrame:

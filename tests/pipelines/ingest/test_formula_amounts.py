@@ -1,6 +1,6 @@
 """Formula amounts that would change a compound are quarantined by ingest + validate, never dropped."""
 
-from matshift.pipelines.ingest.nodes import stage_materials_table
+from matshift.ingest.staging import stage_materials_table
 from matshift.pipelines.validate.nodes import validate_materials
 from tests.conftest import raw_frame
 

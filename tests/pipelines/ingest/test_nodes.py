@@ -1,7 +1,9 @@
 import pandas as pd
 import pytest
 
-from matshift.pipelines.ingest.nodes import DeclarationError, combine_materials_tables, stage_materials_table
+from matshift.declarations import DeclarationError
+from matshift.ingest.staging import stage_materials_table
+from matshift.pipelines.ingest.nodes import combine_materials_tables
 from matshift.schema import MATERIALS_COLUMNS, STAGED_DIAGNOSTIC_COLUMNS
 from tests.conftest import raw_frame
 

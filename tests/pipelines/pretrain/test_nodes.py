@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from matshift.pipelines.pretrain.nodes import ALL_SOURCE
+from matshift.transfer.source import ALL_SOURCE
 from tests.pipelines.transfer_data import N_FOLDS, pretrained_transfer_domains
 
 

@@ -60,8 +60,8 @@ def test_every_reported_model_predicts_every_test_row_with_an_interval_and_a_fla
 
 
 def test_shift_calibrated_key_is_chosen_on_inner_folds_only(robust_params):
-    from matshift.pipelines.finetune.nodes import transfer_design_matrix
-    from matshift.pipelines.robust.nodes import robust_fold_predictions, shift_calibrated_model
+    from matshift.models.design import transfer_design_matrix
+    from matshift.robust.fold_scoring import robust_fold_predictions, shift_calibrated_model
 
     params = {**robust_params, "models": [], "reported": {}, "cv_plus": None}
     data = pretrained_transfer_domains()

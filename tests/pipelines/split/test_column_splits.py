@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from matshift.audit.leakage import audit_leakage
 from matshift.declarations import DeclarationError
-from matshift.pipelines.split.nodes import audit_leakage, drop_empty_folds, make_splits
+from matshift.pipelines.split.nodes import drop_empty_folds, make_splits
 
 PARAMS = {"time": {"test_fraction": 0.25}}
 

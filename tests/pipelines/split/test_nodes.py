@@ -3,9 +3,8 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import KFold
 
+from matshift.audit.leakage import LeakageError, audit_leakage
 from matshift.pipelines.split.nodes import (
-    LeakageError,
-    audit_leakage,
     element_holdout_splits,
     leave_cluster_out_splits,
     make_splits,

@@ -5,7 +5,8 @@ import yaml
 from sklearn.base import clone
 
 from matshift.models import MODEL_REGISTRY, build_model
-from matshift.pipelines.train.nodes import model_inputs, train_and_predict
+from matshift.models.design import model_inputs
+from matshift.pipelines.train.nodes import train_and_predict
 from matshift.uncertainty.fold_conformal import CROSS_FOLD, GROUPED_HOLDOUT
 from tests.conftest import PROJECT_ROOT
 

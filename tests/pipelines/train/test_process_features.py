@@ -5,7 +5,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from matshift.pipelines.train.nodes import model_inputs, train_and_predict
+from matshift.models.design import model_inputs
+from matshift.pipelines.train.nodes import train_and_predict
 from tests.pipelines.train.test_nodes import ROBUST_PARAMS
 
 PARAMS = {

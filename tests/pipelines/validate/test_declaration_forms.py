@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from matshift.pipelines.ingest.nodes import stage_materials_table
+from matshift.ingest.staging import stage_materials_table
 from matshift.pipelines.validate.nodes import validate_materials
 
 

@@ -1,6 +1,6 @@
 import yaml
 
-from matshift.pipelines.ingest.nodes import stage_materials_table
+from matshift.ingest.staging import stage_materials_table
 from matshift.pipelines.validate.nodes import summarise_validation, validate_materials
 from matshift.validation.declared import validation_rules
 from matshift.validation.suite import DEFAULT_RULES

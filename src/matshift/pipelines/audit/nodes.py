@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from matshift.audit.latent import DescriptorVAE
+from matshift.audit.leakage import audit_leakage
 from matshift.audit.selection_bias import (
     FeasibilityClassifier,
     naive_and_weighted_fits,
@@ -23,9 +24,9 @@ from matshift.audit.selection_bias import (
 )
 from matshift.audit.shortcuts import ShortcutThresholds, audit_shortcuts
 from matshift.models import build_model
-from matshift.pipelines.split.nodes import audit_leakage
-from matshift.pipelines.train.nodes import model_inputs, split_folds
+from matshift.models.design import model_inputs
 from matshift.reporting.robustness import audit_markdown
+from matshift.splits import split_folds
 from matshift.uncertainty.metrics import flag_auroc
 
 LATENT_FEATURE_SETS = ("raw", "latent", "raw_plus_latent")

@@ -20,12 +20,13 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import has_fit_parameter
 
+from matshift.audit.leakage import LeakageError
 from matshift.audit.shortcuts import ShortcutThresholds, audit_shortcuts
 from matshift.casestudies import case_study_module
 from matshift.models import build_model
-from matshift.pipelines.robust.nodes import calibration_split, robust_fold_predictions_in_target_units
-from matshift.pipelines.split.nodes import LeakageError
-from matshift.pipelines.train.nodes import fold_predictions, split_folds
+from matshift.models.predictions import fold_predictions
+from matshift.robust.fold_scoring import calibration_split, robust_fold_predictions_in_target_units
+from matshift.splits import split_folds
 from matshift.uncertainty.fold_conformal import FoldConformalSettings, conformalize_folds, held_out_distance
 from matshift.validation.quarantine import DataQualityError
 

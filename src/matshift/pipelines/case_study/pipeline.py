@@ -13,8 +13,8 @@ from matshift.pipelines.case_study.nodes import (
     split_case_study,
     train_case_study,
 )
-from matshift.pipelines.evaluate.nodes import compute_metrics, group_errors, parity_plots
 from matshift.pipelines.namespacing import bind_dataset
+from matshift.reporting.evaluation import compute_metrics, group_errors, parity_plots
 
 CASE_STUDY_PARAMS = "params:case_studies"
 

@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from matshift.pipelines.pretrain.nodes import ALL_SOURCE, source_features_minus_test
-from matshift.pipelines.train.nodes import fold_predictions, model_inputs, scored_folds
+from matshift.models.design import transfer_design_matrix
+from matshift.models.predictions import fold_predictions
+from matshift.splits import scored_folds
+from matshift.transfer.source import ALL_SOURCE, source_features_minus_test
 from matshift.transfer.strategies import USES_SOURCE_ENTRIES, build_strategy
 from matshift.uncertainty.fold_conformal import (
     FoldConformalSettings,
@@ -27,16 +29,6 @@ from matshift.uncertainty.fold_conformal import (
 )
 
 SOURCE_MINUS_TEST_SUFFIX = "__mp_minus_test"
-
-
-def transfer_design_matrix(
-    materials_table: pd.DataFrame, features: pd.DataFrame, source_feature_table: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """Descriptors + source columns per sample, the target, and each sample's composition."""
-    X, y = model_inputs(materials_table, features)
-    composition = materials_table.set_index("sample_id")["composition"]
-    source = source_feature_table.loc[composition].set_axis(X.index).drop(columns="in_source")
-    return pd.concat([X, source], axis=1), y, composition
 
 
 def mp_minus_test_design_matrix(

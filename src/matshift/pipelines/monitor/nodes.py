@@ -17,6 +17,9 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from matshift.declarations import DeclarationError
+from matshift.featurizers import featurize_materials
+from matshift.ingest.staging import stage_materials_table
 from matshift.models.design import design_matrix
 from matshift.monitoring.active_learning import next_experiments_table
 from matshift.monitoring.challenger import challenge_champion, choose_proposal, eligibility
@@ -35,8 +38,6 @@ from matshift.monitoring.reference_suite import (
 )
 from matshift.monitoring.report import batch_report_html
 from matshift.monitoring.scoring import batch_design_matrix, score_batch, source_features
-from matshift.pipelines.featurize.nodes import featurize_materials
-from matshift.pipelines.ingest.nodes import DeclarationError, stage_materials_table
 from matshift.schema import QUARANTINE_COLUMNS
 from matshift.validation import validate_staged_tables
 from matshift.validation.declared import internal_rules, with_declared_names

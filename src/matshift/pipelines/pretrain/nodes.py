@@ -6,7 +6,8 @@ fold models give every target composition a source prediction from a model that 
 (cross-fitting: training and test rows alike), and they are the pretraining set "MP without the fold's
 test compositions" the protocol reports. One more model per pair of folds (j, k), trained without
 both, rebuilds every source column of fold k's ``__mp_minus_test`` variant from models that never saw
-a test composition of fold k (nested cross-fitting; see :func:`source_features_minus_test`).
+a test composition of fold k (nested cross-fitting; see
+:func:`matshift.transfer.source.source_features_minus_test`).
 """
 
 from __future__ import annotations
@@ -18,17 +19,16 @@ import pandas as pd
 
 from matshift.models.mlp import MLPRegressor
 from matshift.transfer.source import (
-    cross_fitted_predictions,
-    fold_models,
-    lookup_features,
-    minus_test_fold_models,
+    ALL_SOURCE,
     pair_key,
     polymorph_statistics,
+    source_features_for_target,
     source_fold_assignment,
     tested_compositions,
 )
 
-ALL_SOURCE = "all"
+# the stage's nodes (source_features_for_target is also how a plant batch gets its source columns)
+__all__ = ["assign_source_folds", "pretrain_source_models", "source_features_for_target", "summarise_source"]
 
 
 def summarise_source(source_table: pd.DataFrame) -> pd.DataFrame:
@@ -88,72 +88,3 @@ def pretrain_source_models(
         backbone: {name: build().fit(X[rows], y[rows]) for name, rows in subsets.items()}
         for backbone, build in builders.items()
     }
-
-
-def _predict_catboost(model: Any, X: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"source_model_catboost": model.predict(X)}, index=X.index)
-
-
-def _predict_mlp(model: Any, X: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"source_model_mlp": model.predict(X)}, index=X.index)
-
-
-def _source_columns(
-    compositions: pd.Index,
-    features: pd.DataFrame,
-    source_polymorphs: pd.DataFrame,
-    models: dict[str, dict[int, Any]],
-    folds: pd.Series,
-) -> pd.DataFrame:
-    """Lookup columns and cross-fitted outputs of the given fold models (one dict per backbone)."""
-    catboost = cross_fitted_predictions(compositions, features, models["catboost"], folds, _predict_catboost)
-    # Disagreement between the fold models: the source model's (epistemic) uncertainty.
-    X = features.loc[compositions]
-    spread = np.std([m.predict(X) for m in models["catboost"].values()], axis=0)
-    catboost["source_model_catboost_std"] = spread
-    mlp = cross_fitted_predictions(compositions, features, models["mlp"], folds, _predict_mlp)
-    return pd.concat([lookup_features(compositions, source_polymorphs), catboost, mlp], axis=1)
-
-
-def _target_compositions(materials_table: pd.DataFrame) -> pd.Index:
-    return pd.Index(pd.unique(materials_table["composition"]), name="composition")
-
-
-def source_features_for_target(
-    materials_table: pd.DataFrame,
-    features: pd.DataFrame,
-    source_polymorphs: pd.DataFrame,
-    source_models: dict[str, dict[Any, Any]],
-    source_folds: pd.DataFrame,
-) -> pd.DataFrame:
-    """Per target composition: looked-up source values and cross-fitted source-model outputs."""
-    models = {backbone: fold_models(per_fold) for backbone, per_fold in source_models.items()}
-    compositions = _target_compositions(materials_table)
-    return _source_columns(compositions, features, source_polymorphs, models, source_folds["source_fold"])
-
-
-def source_features_minus_test(
-    materials_table: pd.DataFrame,
-    features: pd.DataFrame,
-    source_polymorphs: pd.DataFrame,
-    source_models: dict[str, dict[Any, Any]],
-    source_folds: pd.DataFrame,
-    fold: int,
-    test_compositions: pd.Index,
-) -> pd.DataFrame:
-    """The source columns of :func:`source_features_for_target` as if the source had no entry for
-    ``test_compositions``, for every row (training rows included).
-
-    Lookups of those compositions are missing; every source-model column (predictions and their
-    spread) comes from fold models that never saw them (:func:`minus_test_fold_models`), and the test
-    compositions, no longer in the source, get the mean of those models as any composition absent
-    from the source does. Nothing here depends on a test composition's source label.
-    """
-    models = {backbone: minus_test_fold_models(models, fold) for backbone, models in source_models.items()}
-    return _source_columns(
-        _target_compositions(materials_table),
-        features,
-        source_polymorphs.drop(index=test_compositions, errors="ignore"),
-        models,
-        source_folds["source_fold"].drop(index=test_compositions, errors="ignore"),
-    )

@@ -17,22 +17,16 @@ from sklearn.cluster import KMeans
 from sklearn.model_selection import KFold
 from sklearn.preprocessing import StandardScaler
 
-from matshift.audit.near_duplicates import (
-    DEFAULT_TOLERANCE,
-    RANDOM_SPLITS,
-    near_duplicate_fractions,
-    near_duplicate_pairs,
-    random_split_warnings,
-)
+from matshift.audit.leakage import LeakageError, audit_leakage
 from matshift.chemistry.families import contains_any
 from matshift.declarations import COLUMN_SPLITS, DeclarationError, split_kind_and_column
+from matshift.splits import fold_frame
+
+# the stage's nodes (audit_leakage lives with the other audits) and the error the audit raises
+__all__ = ["LeakageError", "audit_leakage", "make_splits"]
 
 SPLIT_COLUMNS = ["split", "fold", "fold_name", "role", "sample_id"]
 logger = logging.getLogger(__name__)
-
-
-class LeakageError(RuntimeError):
-    """An out-of-distribution split put one composition in both train and test."""
 
 
 def matbench_cv_splits(table: pd.DataFrame, params: dict[str, Any], n_source_rows: int) -> pd.DataFrame:
@@ -84,20 +78,6 @@ def target_extrapolation_splits(table: pd.DataFrame, params: dict[str, Any]) -> 
     threshold = median_target.quantile(params["quantile"])
     is_test = table["composition"].map(median_target >= threshold).to_numpy(dtype=bool)
     return fold_frame("target_extrapolation", 0, f"target_ge_{threshold:.3g}", table, is_test, ~is_test)
-
-
-def fold_frame(
-    split: str, fold: int, fold_name: str, table: pd.DataFrame, is_test: np.ndarray, is_train: np.ndarray
-) -> pd.DataFrame:
-    parts = [
-        pd.DataFrame({"role": role, "sample_id": table.loc[mask, "sample_id"].to_numpy()})
-        for role, mask in (("train", is_train), ("test", is_test))
-    ]
-    frame = pd.concat(parts, ignore_index=True)
-    frame.insert(0, "fold_name", fold_name)
-    frame.insert(0, "fold", fold)
-    frame.insert(0, "split", split)
-    return frame
 
 
 SPLIT_BUILDERS: dict[str, Callable[..., pd.DataFrame]] = {
@@ -257,54 +237,3 @@ def make_splits(
     if not frames:
         return pd.DataFrame(columns=SPLIT_COLUMNS)
     return drop_empty_folds(pd.concat(frames, ignore_index=True), dataset)
-
-
-def audit_leakage(
-    materials_table: pd.DataFrame,
-    splits: pd.DataFrame,
-    dataset: str,
-    tolerance: float = DEFAULT_TOLERANCE,
-    claim_split: str | None = None,
-    random_splits: tuple[str, ...] = RANDOM_SPLITS,
-) -> dict[str, Any]:
-    """Compositions on both sides of a fold. Fatal for OOD splits; reported for the fixed matbench_cv.
-
-    Every fold also reports the share of test compositions with a near-duplicate in training (same
-    elements, every fraction within ``tolerance``), and random splits get a warning entry.
-    """
-    composition_of = materials_table.set_index("sample_id")["composition"]
-    pairs = near_duplicate_pairs(materials_table["composition"], tolerance)
-    report: dict[str, Any] = {}
-    leaks = []
-    near_by_split: dict[str, list[float]] = {}
-    for (split, fold, fold_name), rows in splits.groupby(["split", "fold", "fold_name"], sort=False):
-        train = set(composition_of.loc[rows.loc[rows["role"] == "train", "sample_id"]])
-        test_compositions = composition_of.loc[rows.loc[rows["role"] == "test", "sample_id"]]
-        shared = sorted(train.intersection(test_compositions))
-        entry = {
-            "fold_name": fold_name,
-            "n_train": int((rows["role"] == "train").sum()),
-            "n_test": int(len(test_compositions)),
-            "test_rows_with_composition_in_train": int(test_compositions.isin(shared).sum()),
-            "shared_compositions": shared[:50],
-            **near_duplicate_fractions(pairs, train, test_compositions),
-        }
-        near_by_split.setdefault(split, []).append(entry["near_duplicate_fraction_compositions"])
-        report.setdefault(split, {})[str(fold)] = entry
-        if shared and split != "matbench_cv":
-            leaks.append(
-                f"{split} fold {fold} ({fold_name}): {len(shared)} composition(s), e.g. {shared[:5]}"
-            )
-    if leaks:
-        raise LeakageError(f"{dataset}: compositions in both train and test: " + "; ".join(leaks))
-    if "matbench_cv" in report:
-        report["matbench_cv_cross_fold_duplicates"] = sum(
-            fold["test_rows_with_composition_in_train"] for fold in report["matbench_cv"].values()
-        )
-    mean_near = {split: float(np.mean(values)) for split, values in near_by_split.items()}
-    report["near_duplicates"] = {
-        "tolerance": tolerance,
-        "mean_fraction_of_test_compositions": mean_near,
-        "warnings": random_split_warnings(mean_near, random_splits, claim_split),
-    }
-    return report

@@ -3,15 +3,14 @@ interval, an OOD score and the ``uncertain`` flag (the robust stage's prediction
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from matshift.featurizers.process import sample_design_matrix
 from matshift.models import build_model
+from matshift.models.design import model_inputs
+from matshift.models.predictions import fold_predictions
+from matshift.splits import scored_folds
 from matshift.uncertainty.fold_conformal import (
     FoldConformalSettings,
     conformalize_folds,
@@ -19,54 +18,6 @@ from matshift.uncertainty.fold_conformal import (
     held_out_distance,
     holdout_split,
 )
-
-logger = logging.getLogger(__name__)
-
-
-def model_inputs(materials_table: pd.DataFrame, features: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """Descriptor matrix (+ the declared process columns) and target, both indexed by sample_id.
-
-    Every stage that learns (train, finetune, robust, audit, champion) builds its inputs here, so the
-    process columns reach every model (``matshift.featurizers.process``).
-    """
-    X = sample_design_matrix(materials_table, features)
-    return X, materials_table.set_index("sample_id")["target"]
-
-
-def split_folds(splits: pd.DataFrame) -> Iterator[tuple[str, int, str, np.ndarray, np.ndarray]]:
-    """``(split, fold, fold_name, train sample ids, test sample ids)`` for every fold of every split."""
-    for (split, fold, fold_name), rows in splits.groupby(["split", "fold", "fold_name"], sort=False):
-        train_ids = rows.loc[rows["role"] == "train", "sample_id"].to_numpy()
-        test_ids = rows.loc[rows["role"] == "test", "sample_id"].to_numpy()
-        yield split, fold, fold_name, train_ids, test_ids
-
-
-def fold_predictions(
-    fold: tuple[str, int, str],
-    model: str,
-    test_ids: np.ndarray,
-    table: pd.DataFrame,
-    prediction: np.ndarray,
-    valid_range: tuple[float, float],
-) -> pd.DataFrame:
-    """The long prediction table's rows of one model on one fold's test set.
-
-    ``table`` is indexed by sample_id with ``group`` and ``target``; predictions outside the declared
-    physical range (e.g. a negative band gap) are clipped to it.
-    """
-    split, fold_number, fold_name = fold
-    return pd.DataFrame(
-        {
-            "split": split,
-            "fold": fold_number,
-            "fold_name": fold_name,
-            "model": model,
-            "sample_id": test_ids,
-            "group": table.loc[test_ids, "group"].to_numpy(),
-            "target": table.loc[test_ids, "target"].to_numpy(),
-            "prediction": np.clip(np.asarray(prediction, dtype=float), *valid_range),
-        }
-    )
 
 
 def train_and_predict(
@@ -124,27 +75,3 @@ def train_and_predict(
         settings,
         valid_range,
     )
-
-
-def scored_folds(
-    splits: pd.DataFrame, dataset: str = "dataset"
-) -> list[tuple[str, int, str, np.ndarray, np.ndarray]]:
-    """The folds of :func:`split_folds` with both training and test rows; any other is skipped with a
-    warning naming dataset, split and fold. Raises when no fold is left."""
-    folds = []
-    for split, fold, fold_name, train_ids, test_ids in split_folds(splits):
-        if len(train_ids) == 0 or len(test_ids) == 0:
-            logger.warning(
-                "%s: split %s fold %s (%s) has %d training and %d test rows: skipped",
-                dataset,
-                split,
-                fold,
-                fold_name,
-                len(train_ids),
-                len(test_ids),
-            )
-            continue
-        folds.append((split, fold, fold_name, train_ids, test_ids))
-    if not folds:
-        raise ValueError(f"{dataset}: no split has a fold with both training and test rows")
-    return folds

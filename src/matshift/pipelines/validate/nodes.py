@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from matshift.pipelines.ingest.nodes import metadata_columns
+from matshift.ingest.staging import metadata_columns
 from matshift.validation import validate_staged_table
 from matshift.validation.declared import internal_rules, with_declared_names
 
