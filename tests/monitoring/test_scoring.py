@@ -59,6 +59,22 @@ def test_source_columns_made_once_for_several_batches_score_each_batch_as_made_f
         )
 
 
+def test_calibration_distances_kept_between_batches_change_no_score_and_are_not_pickled():
+    data = pretrained_transfer_domains()
+    champion = fitted_champion(data, "catboost_uncertainty", robust_params())
+    sources = (data["polymorphs"], data["models"], data["folds"])
+    score_batch(new_batch().iloc[:6], data["features"], *sources, champion)  # keeps them
+    fresh = pickle.loads(pickle.dumps(champion))
+    assert "_calibration_distance_cache" in vars(champion)
+    assert "_calibration_distance_cache" not in vars(fresh)
+    later = new_batch().iloc[6:]
+    pd.testing.assert_frame_equal(
+        score_batch(later, data["features"], *sources, champion),
+        score_batch(later, data["features"], *sources, fresh),
+        check_exact=True,
+    )
+
+
 @pytest.mark.parametrize("key", ["catboost_uncertainty_mondrian", "importance_weighting"])
 def test_the_saved_champion_scores_exactly_as_the_robust_stage_scores_a_fold(key):
     """Fitted once and pickled (non-transductive) or fitted with the batch (transductive): both give the

@@ -30,6 +30,7 @@ from matshift.robust.fold_scoring import (
 )
 from matshift.robust.registry import build_robust_model
 from matshift.transfer.strategies import descriptor_columns
+from matshift.uncertainty.ood import knn_distance
 
 # robust models that need the target domain's inputs while fitting
 TRANSDUCTIVE_MODELS = frozenset({"importance_weighting", "dann", "coral"})
@@ -129,13 +130,37 @@ class ChampionModel(BaseEstimator):
                 fit, calibration, target, self.robust_params, clip, models=[self.model_name_]
             )
             return predicted[self.key]
-        shared = shared_signals(fit["X"], {"cal": calibration, "test": target}, X, self.robust_params)
+        shared = shared_signals(
+            fit["X"],
+            {"cal": calibration, "test": target},
+            X,
+            self.robust_params,
+            known_distances={"cal": self._calibration_distance()},
+        )
         outputs, spread = reported_outputs(
             self.model_name_, self.model_, calibration, target, shared, self.robust_params, clip
         )
         # as in the robust stage, only a deep ensemble's disagreement is a flag signal
         spread = spread if self.model_name_ == "deep_ensemble" else {"cal": None, "test": None}
         return {**outputs[self.key], **flag_columns(shared, spread, self.robust_params["flag_quantile"])}
+
+    def _calibration_distance(self) -> np.ndarray:
+        """The calibration rows' distance to the fit rows, the same for every batch: computed for the
+        first, then kept (a cache of the fitted parts, not pickled; a refit parts object recomputes)."""
+        fit_X, calibration_X = self.fit_part_["X"], self.calibration_part_["X"]
+        cached = self.__dict__.get("_calibration_distance_cache")
+        if cached is None or cached[0] is not fit_X or cached[1] is not calibration_X:
+            descriptors = descriptor_columns(fit_X)
+            distance = knn_distance(
+                fit_X[descriptors], calibration_X[descriptors], self.robust_params["knn_neighbours"]
+            )
+            self.__dict__["_calibration_distance_cache"] = cached = (fit_X, calibration_X, distance)
+        return cached[2]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())  # BaseEstimator may hand back the instance's own __dict__
+        state.pop("_calibration_distance_cache", None)
+        return state
 
     def _scaling(self) -> tuple[float, float]:
         scaling = self.learn_as or {}

@@ -80,9 +80,14 @@ def shared_signals(
     parts: dict[str, dict[str, Any]],
     target_X: pd.DataFrame,
     robust_params: dict[str, Any],
+    known_distances: dict[str, np.ndarray] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Per part (e.g. calibration and target rows): label, group, density-ratio weight, domain signal
-    (P(target | x) of a classifier of the fit rows vs ``target_X``) and distance to the fit rows."""
+    (P(target | x) of a classifier of the fit rows vs ``target_X``) and distance to the fit rows.
+
+    ``known_distances``: parts whose distances to these fit rows are already known (a champion's
+    calibration rows are the same for every batch it scores)."""
+    known = known_distances or {}
     descriptors = descriptor_columns(fit_X)
     domains = np.r_[np.full(len(fit_X), SOURCE), np.full(len(target_X), TARGET)]
     ratio = DomainClassifierDensityRatio(**robust_params["density_ratio"]).fit(
@@ -94,9 +99,9 @@ def shared_signals(
             "group": np.asarray(part["group"]),
             "weight": ratio.ratio(part["X"]),
             "domain": ratio.target_probability(part["X"]),
-            "distance": knn_distance(
-                fit_X[descriptors], part["X"][descriptors], robust_params["knn_neighbours"]
-            ),
+            "distance": known[name]
+            if name in known
+            else knn_distance(fit_X[descriptors], part["X"][descriptors], robust_params["knn_neighbours"]),
         }
         for name, part in parts.items()
     }
