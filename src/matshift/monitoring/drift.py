@@ -65,7 +65,7 @@ def _psi(edges: np.ndarray, r: np.ndarray, batch: np.ndarray) -> float:
 @dataclass
 class FeatureReference:
     """What :func:`feature_drift` needs of the reference, per column: its finite values (sorted), their
-    standard deviation and its PSI bins; computed once for all batches of a run (about half the work per batch)."""
+    standard deviation and its PSI bins; made once for all batches of a run (most of a batch's work)."""
 
     values: dict[str, np.ndarray]
     scales: dict[str, float]
