@@ -104,12 +104,19 @@ def prepare(project: Path, champion_key: str | None) -> None:
 
 
 def fit_benchmark_champion(project: Path, key: str) -> None:
-    """Fit ``key`` as the champion through the evaluate stage's ``fit_champion`` (unless it already is)."""
+    """Fit ``key`` as the champion through the evaluate stage's ``fit_champion`` (unless it already is,
+    pickled after the champion class last changed: an older pickle may lack what the class reads)."""
     from matshift.io.champion_dataset import ChampionChoiceDataset, ChampionModelDataset
+    from matshift.monitoring import champion_model
     from matshift.pipelines.evaluate.nodes import fit_champion
 
     choice_path = project / CHAMPION.with_suffix(".json")
-    if (project / CHAMPION).exists() and json.loads(choice_path.read_text())["model"] == key:
+    pickled = project / CHAMPION
+    if (
+        pickled.exists()
+        and json.loads(choice_path.read_text())["model"] == key
+        and pickled.stat().st_mtime > Path(champion_model.__file__).stat().st_mtime
+    ):
         return
     base = yaml.safe_load((project / "conf/base/parameters_robust.yml").read_text())["robust"]
     smoke = yaml.safe_load((project / "conf/smoke/parameters_robust.yml").read_text())["robust"]
