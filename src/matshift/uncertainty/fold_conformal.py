@@ -25,13 +25,14 @@ needed elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from matshift.models.predictions import fold_predictions
 from matshift.transfer.strategies import descriptor_columns, inner_split
 from matshift.uncertainty.conformal import conformal_intervals
 from matshift.uncertainty.ood import flag_threshold, knn_distance, ood_reasons, ood_scores
@@ -101,6 +102,67 @@ def held_out_distance(
     robust stage's distance signal: source columns left out)."""
     columns = descriptor_columns(X)
     return knn_distance(X.loc[train_ids, columns], X.loc[query_ids, columns], settings.knn_neighbours)
+
+
+@dataclass(frozen=True)
+class CalibratedFold:
+    """One fold as the calibration reads it: its rows and their held-out distances. ``fit_ids``,
+    ``cal_ids`` and ``cal_distance`` only for a fold calibrated on a grouped holdout (its split has no
+    other fold)."""
+
+    key: tuple[str, Any, str]
+    train_ids: np.ndarray
+    test_ids: np.ndarray
+    distance: np.ndarray
+    fit_ids: np.ndarray | None = None
+    cal_ids: np.ndarray | None = None
+    cal_distance: np.ndarray | None = None
+
+
+def calibrated_folds(
+    folds: Iterable[tuple[str, Any, str, np.ndarray, np.ndarray]],
+    X: pd.DataFrame,
+    compositions: pd.Series,
+    settings: FoldConformalSettings,
+) -> list[CalibratedFold]:
+    """The folds of :func:`matshift.splits.scored_folds` with their distances, and a grouped holdout for
+    each fold with no other fold to calibrate on."""
+    folds = list(folds)
+    need_holdout = folds_needing_holdout((split, fold, test_ids) for split, fold, _, _, test_ids in folds)
+    prepared = []
+    for split, fold, fold_name, train_ids, test_ids in folds:
+        holdout: dict[str, np.ndarray] = {}
+        if (split, fold) in need_holdout:
+            fit_ids, cal_ids = holdout_split(train_ids, compositions, settings)
+            holdout = {
+                "fit_ids": fit_ids,
+                "cal_ids": cal_ids,
+                "cal_distance": held_out_distance(X, fit_ids, cal_ids, settings),
+            }
+        distance = held_out_distance(X, train_ids, test_ids, settings)
+        prepared.append(CalibratedFold((split, fold, fold_name), train_ids, test_ids, distance, **holdout))
+    return prepared
+
+
+def model_fold_rows(
+    fold: CalibratedFold,
+    name: str,
+    fit_predict: Callable[[np.ndarray, np.ndarray], tuple[Any, np.ndarray]],
+    table: pd.DataFrame,
+    clip: tuple[float, float],
+) -> tuple[Any, pd.DataFrame, pd.DataFrame | None]:
+    """The model fitted on the fold's training rows, its test rows, and (a holdout-calibrated fold only:
+    the one extra fit) the rows of a refit on the fit rows predicting the calibration rows.
+    ``fit_predict(fit ids, query ids) -> (fitted model, predictions of the query rows)``."""
+    model, prediction = fit_predict(fold.train_ids, fold.test_ids)
+    test = fold_predictions(fold.key, name, fold.test_ids, table, prediction, clip)
+    test[DISTANCE] = fold.distance
+    if fold.fit_ids is None:
+        return model, test, None
+    _, calibration = fit_predict(fold.fit_ids, fold.cal_ids)
+    held_out = fold_predictions(fold.key, name, fold.cal_ids, table, calibration, clip)
+    held_out[DISTANCE] = fold.cal_distance
+    return model, test, held_out
 
 
 def calibrated_columns(

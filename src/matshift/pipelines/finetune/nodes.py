@@ -16,16 +16,14 @@ import numpy as np
 import pandas as pd
 
 from matshift.models.design import transfer_design_matrix
-from matshift.models.predictions import fold_predictions
 from matshift.splits import scored_folds
 from matshift.transfer.source import ALL_SOURCE, source_features_minus_test
 from matshift.transfer.strategies import USES_SOURCE_ENTRIES, build_strategy
 from matshift.uncertainty.fold_conformal import (
     FoldConformalSettings,
+    calibrated_folds,
     conformalize_folds,
-    folds_needing_holdout,
-    held_out_distance,
-    holdout_split,
+    model_fold_rows,
 )
 
 SOURCE_MINUS_TEST_SUFFIX = "__mp_minus_test"
@@ -72,45 +70,37 @@ def finetune_and_predict(
     clip = (declaration["target"]["min"], declaration["target"]["max"])
     settings = FoldConformalSettings.from_robust_params(robust_params)
     strategies = transfer_params["strategies"]
-    folds = scored_folds(splits, dataset)
-    need_holdout = folds_needing_holdout((split, fold, test_ids) for split, fold, _, _, test_ids in folds)
+    folds = calibrated_folds(scored_folds(splits, dataset), X, composition, settings)
     predictions, holdout = [], []
-    for split, fold, fold_name, train_ids, test_ids in folds:
-        fold_key = (split, fold, fold_name)
-        distance = held_out_distance(X, train_ids, test_ids, settings)
-        if (split, fold) in need_holdout:
-            fit_ids, cal_ids = holdout_split(train_ids, composition, settings)
-            cal_distance = held_out_distance(X, fit_ids, cal_ids, settings)
+    for fold in folds:
+        split, fold_number, _ = fold.key
         variants = [("", X, {b: models[ALL_SOURCE] for b, models in source_models.items()}, strategies)]
         if split == "matbench_cv":
-            fold_sources = {b: models[fold] for b, models in source_models.items()}
+            fold_sources = {b: models[fold_number] for b, models in source_models.items()}
             minus_test = [s for s in strategies if s in USES_SOURCE_ENTRIES]
             design = mp_minus_test_design_matrix(
-                materials_table, features, source_polymorphs, source_models, source_folds, fold, test_ids
+                materials_table,
+                features,
+                source_polymorphs,
+                source_models,
+                source_folds,
+                fold_number,
+                fold.test_ids,
             )
             variants.append((SOURCE_MINUS_TEST_SUFFIX, design, fold_sources, minus_test))
         for suffix, design, sources, names in variants:
             for name in names:
                 params = transfer_params["strategy_params"].get(name, {})
-                model = build_strategy(name, sources, params, clip)
-                model.fit(
-                    design.loc[train_ids], y.loc[train_ids].to_numpy(), groups=composition.loc[train_ids]
-                )
-                prediction = model.predict(design.loc[test_ids])
-                predictions.append(
-                    fold_predictions(fold_key, name + suffix, test_ids, table, prediction, clip).assign(
-                        distance=distance
-                    )
-                )
-                if (split, fold) in need_holdout:  # the one extra fit: no other fold to calibrate on
-                    refit = build_strategy(name, sources, params, clip)
-                    refit.fit(design.loc[fit_ids], y.loc[fit_ids].to_numpy(), groups=composition.loc[fit_ids])
-                    calibration = refit.predict(design.loc[cal_ids])
-                    holdout.append(
-                        fold_predictions(fold_key, name + suffix, cal_ids, table, calibration, clip).assign(
-                            distance=cal_distance
-                        )
-                    )
+
+                def fit_predict(fit_ids, query_ids, name=name, design=design, sources=sources, params=params):
+                    model = build_strategy(name, sources, params, clip)
+                    model.fit(design.loc[fit_ids], y.loc[fit_ids].to_numpy(), groups=composition.loc[fit_ids])
+                    return model, model.predict(design.loc[query_ids])
+
+                _, rows, held_out = model_fold_rows(fold, name + suffix, fit_predict, table, clip)
+                predictions.append(rows)
+                if held_out is not None:
+                    holdout.append(held_out)
     return conformalize_folds(
         pd.concat(predictions, ignore_index=True),
         pd.concat(holdout) if holdout else None,

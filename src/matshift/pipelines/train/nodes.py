@@ -9,14 +9,12 @@ import pandas as pd
 
 from matshift.models import build_model
 from matshift.models.design import model_inputs
-from matshift.models.predictions import fold_predictions
 from matshift.splits import scored_folds
 from matshift.uncertainty.fold_conformal import (
     FoldConformalSettings,
+    calibrated_folds,
     conformalize_folds,
-    folds_needing_holdout,
-    held_out_distance,
-    holdout_split,
+    model_fold_rows,
 )
 
 
@@ -40,35 +38,23 @@ def train_and_predict(
     table = materials_table.set_index("sample_id")
     valid_range = (declaration["target"]["min"], declaration["target"]["max"])
     settings = FoldConformalSettings.from_robust_params(robust_params)
-    folds = scored_folds(splits, dataset)
-    need_holdout = folds_needing_holdout((split, fold, test_ids) for split, fold, _, _, test_ids in folds)
+    folds = calibrated_folds(scored_folds(splits, dataset), X, table["composition"], settings)
     models: dict[str, Any] = {}
     predictions, holdout = [], []
-    for split, fold, fold_name, train_ids, test_ids in folds:
-        fold_key = (split, fold, fold_name)
-        distance = held_out_distance(X, train_ids, test_ids, settings)
-        if (split, fold) in need_holdout:
-            fit_ids, cal_ids = holdout_split(train_ids, table["composition"], settings)
-            cal_distance = held_out_distance(X, fit_ids, cal_ids, settings)
+    for fold in folds:
+        split, fold_number, _ = fold.key
         for name in declaration["models"]:
-            model = build_model(name, train_params["models"].get(name))
-            model.fit(X.loc[train_ids], y.loc[train_ids].to_numpy())
-            models[f"{split}/{fold}/{name}"] = model
-            prediction = model.predict(X.loc[test_ids])
-            predictions.append(
-                fold_predictions(fold_key, name, test_ids, table, prediction, valid_range).assign(
-                    distance=distance
-                )
-            )
-            if (split, fold) in need_holdout:  # the one case of an extra fit: no other fold to calibrate on
-                refit = build_model(name, train_params["models"].get(name))
-                refit.fit(X.loc[fit_ids], y.loc[fit_ids].to_numpy())
-                calibration = refit.predict(X.loc[cal_ids])
-                holdout.append(
-                    fold_predictions(fold_key, name, cal_ids, table, calibration, valid_range).assign(
-                        distance=cal_distance
-                    )
-                )
+
+            def fit_predict(fit_ids, query_ids, name=name):
+                model = build_model(name, train_params["models"].get(name))
+                model.fit(X.loc[fit_ids], y.loc[fit_ids].to_numpy())
+                return model, model.predict(X.loc[query_ids])
+
+            model, rows, held_out = model_fold_rows(fold, name, fit_predict, table, valid_range)
+            models[f"{split}/{fold_number}/{name}"] = model
+            predictions.append(rows)
+            if held_out is not None:
+                holdout.append(held_out)
     return models, conformalize_folds(
         pd.concat(predictions, ignore_index=True),
         pd.concat(holdout) if holdout else None,
