@@ -45,9 +45,7 @@ def batch_design_matrix(
     ``batch_source``: the source columns (:func:`source_features`) of at least the batch's compositions,
     computed once for every batch of a run; by default computed for this batch."""
     batch_table = batch_table if "target" in batch_table else batch_table.assign(target=np.nan)
-    if source_models is None:
-        return design_matrix(batch_table, batch_features)
-    if batch_source is None:
+    if batch_source is None:  # None again without a transfer source: descriptors and process columns
         batch_source = source_features(
             batch_table, batch_features, source_polymorphs, source_models, source_folds
         )
