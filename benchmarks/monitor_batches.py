@@ -19,9 +19,10 @@ stage reads: the first call builds them with ``kedro run --env smoke --pipeline 
 ingest, validate, featurize, split and pretrain on the embedded data with a 3,000-row MP sample, as
 ``tests/e2e`` does, then fits the champion ``--champion KEY`` (default ``catboost_uncertainty``; a
 transductive one such as ``importance_weighting`` refits per batch, by design) with the evaluate
-stage's own ``fit_champion`` and smoke robust parameters, and saves it through the catalog's
-champion datasets (``data/06_models/champion/expt_gap.pkl`` + ``.json``, sha256-pinned; it is not
-registered in MLflow, so the monitor loads the local artefact). Run inside the venv:
+stage's own ``fit_champion`` and smoke robust parameters (on every call, with the checkout's
+``conf``), and saves it through the catalog's champion datasets
+(``data/06_models/champion/expt_gap.pkl`` + ``.json``, sha256-pinned; it is not registered in
+MLflow, so the monitor loads the local artefact). Run inside the venv:
 
     python benchmarks/monitor_batches.py [--workdir /tmp/matshift_monitor_bench] [--cases small,large,many]
 """
@@ -82,42 +83,41 @@ def prepare(project: Path, champion_key: str | None) -> None:
         (project / "src").mkdir(parents=True)  # kedro checks it exists; the package is installed
         shutil.copy(REPO_ROOT / "pyproject.toml", project)
         shutil.copy(REPO_ROOT / ".telemetry", project)
-        shutil.copytree(REPO_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
-        (project / "conf/local").mkdir()
         raw = project / "data/01_raw/matbench"
         raw.mkdir(parents=True)
         shutil.copy(EXPT_GAP, raw)
         pd.read_csv(REPO_ROOT / "data/01_raw/matbench/mp_gap.csv").head(MP_SAMPLE_ROWS).to_csv(
             raw / "mp_gap_sample.csv", index=False
         )
-        declarations_path = project / "conf/base/parameters_datasets.yml"
-        declarations = yaml.safe_load(declarations_path.read_text())
-        declarations["datasets"]["mp_gap"]["source"] = {"filepath": "data/01_raw/matbench/mp_gap_sample.csv"}
-        declarations_path.write_text(yaml.safe_dump(declarations, sort_keys=False))
         (project / PLANT).mkdir(parents=True)
+        copy_configuration(project)
         for pipeline in UPSTREAM:
             print(f"building the upstream artefacts: kedro run --env smoke --pipeline {pipeline}", flush=True)
             *_, code, tail = kedro(project, "run", "--env", "smoke", "--pipeline", pipeline)
             if code != 0:
                 raise SystemExit(f"kedro run --env smoke --pipeline {pipeline} failed in {project}:\n{tail}")
+    copy_configuration(project)  # the checkout's catalog and parameters, also in a reused scratch project
     fit_benchmark_champion(project, champion_key)
 
 
+def copy_configuration(project: Path) -> None:
+    """The checkout's ``conf`` (without ``local``), the MP source pointed at the 3,000-row sample."""
+    shutil.rmtree(project / "conf", ignore_errors=True)
+    shutil.copytree(REPO_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
+    (project / "conf/local").mkdir()
+    declarations_path = project / "conf/base/parameters_datasets.yml"
+    declarations = yaml.safe_load(declarations_path.read_text())
+    declarations["datasets"]["mp_gap"]["source"] = {"filepath": "data/01_raw/matbench/mp_gap_sample.csv"}
+    declarations_path.write_text(yaml.safe_dump(declarations, sort_keys=False))
+
+
 def fit_benchmark_champion(project: Path, key: str) -> None:
-    """Fit ``key`` as the champion through the evaluate stage's ``fit_champion`` (unless it already is,
-    pickled after the champion class last changed: an older pickle may lack what the class reads)."""
+    """Fit ``key`` as the champion through the evaluate stage's ``fit_champion``, with this checkout's
+    code and parameters (each call: a champion pickled earlier may predate either)."""
     from matshift.io.champion_dataset import ChampionChoiceDataset, ChampionModelDataset
-    from matshift.monitoring import champion_model
     from matshift.pipelines.evaluate.nodes import fit_champion
 
     choice_path = project / CHAMPION.with_suffix(".json")
-    pickled = project / CHAMPION
-    if (
-        pickled.exists()
-        and json.loads(choice_path.read_text())["model"] == key
-        and pickled.stat().st_mtime > Path(champion_model.__file__).stat().st_mtime
-    ):
-        return
     base = yaml.safe_load((project / "conf/base/parameters_robust.yml").read_text())["robust"]
     smoke = yaml.safe_load((project / "conf/smoke/parameters_robust.yml").read_text())["robust"]
     declaration = yaml.safe_load((project / "conf/base/parameters_datasets.yml").read_text())["datasets"]

@@ -152,3 +152,28 @@ def test_a_one_row_batch_skips_the_domain_classifier_and_says_why():
     result = domain_classifier_drift(reference, reference.iloc[:1], n_permutations=9)
     assert np.isnan(result["auc"]) and result["p_value"] == 1.0
     assert "at least 2" in result["skipped"]
+
+
+def test_the_permutation_aucs_are_those_of_a_ridge_classifier_refitted_per_fold():
+    """One projection per fold scores every label set exactly as a ridge fit on that fold would."""
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import KFold
+
+    from matshift.monitoring.drift import RIDGE_PER_ROW, _cross_validated_aucs, _fold_projections
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(300, 5))
+    labels = np.column_stack(
+        [np.r_[np.zeros(260), np.ones(40)], rng.permutation(np.r_[np.zeros(260), np.ones(40)])]
+    )
+    X[260:, 0] += 0.8
+    aucs = _cross_validated_aucs(_fold_projections(X, 3, random_state=4), labels)
+    for column in range(labels.shape[1]):
+        scores = np.empty(len(X))
+        for fit_rows, held_out in KFold(3, shuffle=True, random_state=4).split(X):
+            # sklearn's Ridge minimises ||y - Xw||^2 + alpha ||w||^2 with an unpenalised intercept
+            ridge = Ridge(alpha=RIDGE_PER_ROW * len(fit_rows)).fit(X[fit_rows], labels[fit_rows, column])
+            scores[held_out] = ridge.predict(X[held_out])
+        assert aucs[column] == pytest.approx(roc_auc_score(labels[:, column], scores), abs=1e-9)
+    assert aucs[0] > 0.65 and abs(aucs[1] - 0.5) < 0.15

@@ -63,3 +63,24 @@ def test_grouped_fit_cross_fits_the_source_weights_by_composition():
     # ungrouped: the in-sample weights, as before
     plain = DomainClassifierDensityRatio().fit(X, domains)
     assert np.allclose(plain.source_ratio_, plain.ratio(X[domains == 0]))
+
+
+def test_a_capped_target_sample_estimates_the_same_ratio():
+    """max_target_rows fits the classifier on a sample of a large target; the prior-odds correction keeps
+    the ratio's scale, so the log ratio matches the full fit's (and the known one)."""
+    import pandas as pd
+
+    from matshift.robust.density_ratio import fit_source_vs_target
+
+    rng = np.random.default_rng(2)
+    source = pd.DataFrame(rng.normal(size=(3000, 1)), columns=["x"])
+    target = pd.DataFrame(rng.normal(loc=0.5, size=(40000, 1)), columns=["x"])
+    params = {"C": 10.0, "clip": (1e-3, 1e3)}
+    full = fit_source_vs_target(source, target, params)
+    capped = fit_source_vs_target(source, target, {**params, "max_target_rows": 3000})
+    assert capped.prior_odds_ == pytest.approx(1.0) and full.prior_odds_ == pytest.approx(3000 / 40000)
+    grid = pd.DataFrame({"x": [-1.0, 0.0, 1.0]})
+    truth = np.exp(0.5 * grid["x"].to_numpy() - 0.125)
+    for estimator in (full, capped):
+        estimate = estimator.ratio(grid) * estimator.normaliser_
+        assert np.allclose(estimate, truth, rtol=0.15)

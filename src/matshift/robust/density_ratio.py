@@ -18,6 +18,7 @@ memorising a composition and over-weights it).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -99,6 +100,23 @@ class DomainClassifierDensityRatio(BaseEstimator):
     def ratio(self, X) -> np.ndarray:
         """Clipped density ratio, scaled so the source rows' weights average 1."""
         return np.clip(self._raw_ratio(X), *self.clip) / self.normaliser_
+
+
+def fit_source_vs_target(source_X, target_X, params: dict | None = None) -> DomainClassifierDensityRatio:
+    """The density ratio of ``target_X``'s inputs to ``source_X``'s (both DataFrames).
+
+    ``params``: the estimator's parameters, and optionally ``max_target_rows``: at most that many target
+    rows (drawn without replacement, seeded by ``random_state``, default 0) fit the classifier. The
+    prior-odds correction uses the rows it saw, so the ratio estimates the same p_t / p_s; a 50,000-row
+    plant batch then costs the memory and time of a small one."""
+    params = dict(params or {})
+    max_target_rows = params.pop("max_target_rows", None)
+    random_state = params.pop("random_state", 0)
+    if max_target_rows is not None and len(target_X) > max_target_rows:
+        chosen = np.random.default_rng(random_state).choice(len(target_X), max_target_rows, replace=False)
+        target_X = target_X.iloc[np.sort(chosen)]
+    domains = np.r_[np.full(len(source_X), SOURCE), np.full(len(target_X), TARGET)]
+    return DomainClassifierDensityRatio(**params).fit(pd.concat([source_X, target_X]), domains)
 
 
 def _prior_odds(domains: np.ndarray) -> float:

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils.validation import has_fit_parameter
 
-from matshift.robust.density_ratio import SOURCE, TARGET, DomainClassifierDensityRatio
+from matshift.robust.density_ratio import SOURCE, TARGET, fit_source_vs_target
 from matshift.robust.registry import build_robust_model, supports_std
 from matshift.splits import split_folds
 from matshift.transfer.strategies import CatBoostTransfer, descriptor_columns
@@ -89,10 +89,7 @@ def shared_signals(
     calibration rows are the same for every batch it scores)."""
     known = known_distances or {}
     descriptors = descriptor_columns(fit_X)
-    domains = np.r_[np.full(len(fit_X), SOURCE), np.full(len(target_X), TARGET)]
-    ratio = DomainClassifierDensityRatio(**robust_params["density_ratio"]).fit(
-        pd.concat([fit_X, target_X]), domains
-    )
+    ratio = fit_source_vs_target(fit_X, target_X, robust_params["density_ratio"])
     return {
         name: {
             "target": np.asarray(part["y"], dtype=float),
@@ -101,7 +98,7 @@ def shared_signals(
             "domain": ratio.target_probability(part["X"]),
             "distance": known[name]
             if name in known
-            else knn_distance(fit_X[descriptors], part["X"][descriptors], robust_params["knn_neighbours"]),
+            else knn_distance(fit_X, part["X"], robust_params["knn_neighbours"], descriptors),
         }
         for name, part in parts.items()
     }

@@ -22,14 +22,24 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+# query rows standardised and searched at a time: a large plant batch costs the memory of a small one
+QUERY_CHUNK_ROWS = 4096
 
-def knn_distance(train_X, query_X, k: int = 5) -> np.ndarray:
-    """Mean Euclidean distance to the k nearest training rows (standardised, NaN imputed)."""
+
+def knn_distance(train_X, query_X, k: int = 5, columns: list[str] | None = None) -> np.ndarray:
+    """Mean Euclidean distance to the k nearest training rows (standardised, NaN imputed), on
+    ``columns`` of both DataFrames when given (selected a chunk at a time, not copied whole)."""
     scaler = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler())
-    train = scaler.fit_transform(train_X)
+    train = scaler.fit_transform(train_X if columns is None else train_X[columns])
     neighbours = NearestNeighbors(n_neighbors=min(k, len(train))).fit(train)
-    distances, _ = neighbours.kneighbors(scaler.transform(query_X))
-    return distances.mean(axis=1)
+    distances = np.empty(len(query_X))
+    for start in range(0, len(query_X), QUERY_CHUNK_ROWS):
+        rows = slice(start, start + QUERY_CHUNK_ROWS)
+        chunk = query_X.iloc[rows] if hasattr(query_X, "iloc") else query_X[rows]
+        chunk = chunk if columns is None else chunk[columns]
+        found, _ = neighbours.kneighbors(scaler.transform(chunk))
+        distances[start : start + len(found)] = found.mean(axis=1)
+    return distances
 
 
 def percentile_of(reference: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from matshift.robust.density_ratio import SOURCE, TARGET, DomainClassifierDensityRatio
+from matshift.robust.density_ratio import DomainClassifierDensityRatio, fit_source_vs_target
 from matshift.uncertainty.conformal import INTERVAL_METHODS, conformal_intervals
 from matshift.uncertainty.flag import UncertaintyFlag, flag_features
 from matshift.uncertainty.ood import knn_distance
@@ -250,10 +250,7 @@ class ShiftCalibratedRegressor(BaseEstimator):
             held_out["distance"][inside] = knn_distance(
                 X.loc[~inside, columns], X.loc[inside, columns], self.knn_neighbours
             )
-            domains = np.r_[np.full((~inside).sum(), SOURCE), np.full(inside.sum(), TARGET)]
-            ratio = DomainClassifierDensityRatio(**(self.density_ratio or {})).fit(
-                pd.concat([X[~inside], X[inside]]), domains
-            )
+            ratio = fit_source_vs_target(X[~inside], X[inside], self.density_ratio)
             held_out["domain"][inside] = _domain_log_ratio(ratio, X[inside])
             fold_weights[int(fold)] = ratio.ratio(X)
             fit_range = (float(y[~inside].min()), float(y[~inside].max()))
@@ -327,11 +324,8 @@ class ShiftCalibratedRegressor(BaseEstimator):
         check_is_fitted(self, "estimator_")
         columns = self._columns(self.train_X_)
         test = _model_outputs(self.estimator_, X, self.clip)
-        test["distance"] = knn_distance(self.train_X_[columns], X[columns], self.knn_neighbours)
-        domains = np.r_[np.full(len(self.train_X_), SOURCE), np.full(len(X), TARGET)]
-        ratio = DomainClassifierDensityRatio(**(self.density_ratio or {})).fit(
-            pd.concat([self.train_X_, X]), domains
-        )
+        test["distance"] = knn_distance(self.train_X_, X, self.knn_neighbours, columns)
+        ratio = fit_source_vs_target(self.train_X_, X, self.density_ratio)
         test["domain"] = _domain_log_ratio(ratio, X)
         test["weight"] = ratio.ratio(X)
         test["group"] = None if groups is None else np.asarray(groups)
