@@ -57,6 +57,14 @@ class DatasetDeclarationHooks:
             folder=str(self._project_path / "data" / "01_raw" / "plant" / dataset),
             required=dict.fromkeys(given),
             optional={columns["target"]: declaration["target"]["unit"]},
+            # the catalog's `{dataset}.plant_predictions_manifest`: files scored before keep their names
+            manifest=str(
+                self._project_path
+                / "data"
+                / "07_model_output"
+                / "plant_predictions"
+                / f"{dataset}.manifest.json"
+            ),
         )
 
 

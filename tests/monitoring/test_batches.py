@@ -165,3 +165,30 @@ def test_the_dataset_lists_every_entry_of_the_folder(folder):
     loaded = PlantBatchesDataset(str(folder), required={"formula": None}, optional={"band_gap": "eV"}).load()
     assert len(loaded["files"]) == len(list(folder.iterdir()))
     assert set(loaded) == {"batches", "quarantine", "hashes", "files"}
+
+
+def test_a_copy_dropped_later_under_a_name_that_sorts_first_keeps_nothing_of_the_scored_batch(tmp_path):
+    """The first run scored ``line_b.csv``; a copy ``a_copy.csv`` (sorting first) dropped afterwards is
+    the one skipped: the manifest of the scored files decides, not the names' order."""
+    import json
+
+    from matshift.io import PlantBatchesDataset
+
+    folder, manifest = tmp_path / "plant", tmp_path / "expt_gap.manifest.json"
+    folder.mkdir()
+    table = "formula,band_gap (eV)\nNaCl,8.5\nGaAs,1.4\n"
+    (folder / "line_b.csv").write_text(table)
+    dataset = PlantBatchesDataset(str(folder), REQUIRED, manifest=str(manifest))
+    assert list(dataset.load()["batches"]) == ["line_b"]
+    # what the monitor node writes (the ledger's file names are the paths as printable text)
+    manifest.write_text(json.dumps({"batches": {"line_b": {"file": str(folder / "line_b.csv"), "rows": 2}}}))
+    (folder / "a_copy.csv").write_text(table)
+    loaded = dataset.load()
+    assert list(loaded["batches"]) == ["line_b"]
+    skipped = loaded["files"].set_index("file").loc[str(folder / "a_copy.csv")]
+    assert (skipped["status"], skipped["reason"]) == ("skipped", "duplicate_content")
+    assert "line_b.csv" in skipped["message"]
+    # without the manifest the name order decides (the documented rule for files new in the same run)
+    assert list(PlantBatchesDataset(str(folder), REQUIRED).load()["batches"]) == ["a_copy"]
+    manifest.write_text("{not json")
+    assert list(dataset.load()["batches"]) == ["a_copy"]

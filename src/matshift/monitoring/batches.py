@@ -11,8 +11,10 @@ in the file ledger (``BatchRead.files``) with a status and a reason:
   batch), ``readme``, ``not_a_file`` (a folder), ``duplicate_content`` (the same content as a file
   already read, also after CRLF -> LF and BOM normalisation, or seen in an earlier run).
 
-Files are visited in sorted name order, so of two copies the one whose name sorts first is kept (with its
-outputs), whatever order the operating system lists them in. Each read file gets a batch id that is safe
+Of two copies the first visited is kept (with its outputs): files an earlier run scored (its manifest's
+``file`` names, ``known_files``) first, then the rest in sorted name order, whatever order the operating
+system lists them in. A copy dropped later under a name that sorts first never takes over the scored
+file's batch id and outputs. Each read file gets a batch id that is safe
 as a file name and an MLflow run name: the file stem when it is short and plain, else a truncated slug
 plus a hash of the full name (:func:`batch_id`).
 """
@@ -208,15 +210,21 @@ def read_batches(
     required: Mapping[str, str | None],
     optional: Mapping[str, str | None] | None = None,
     seen_hashes: Iterable[str] = (),
+    known_files: Iterable[str] = (),
 ) -> BatchRead:
     """Every readable batch; every other entry quarantined or skipped with its reason (module docstring).
 
-    ``seen_hashes``: sha256 values (raw or normalised) of batches an earlier run already processed."""
+    ``seen_hashes``: sha256 values (raw or normalised) of batches an earlier run already processed;
+    ``known_files``: names of files an earlier run scored, visited first (they keep their outputs)."""
     seen = {digest: "an earlier run" for digest in seen_hashes}
     batches: dict[str, pd.DataFrame] = {}
     hashes: dict[str, str] = {}
     ledger: list[list[str]] = []
-    for path in sorted(Path(p) for p in paths):
+    known = {Path(name).name for name in known_files}  # the ledger's names are display paths
+    paths = sorted(
+        (Path(p) for p in paths), key=lambda path: (Path(display_name(path)).name not in known, path)
+    )
+    for path in paths:
         name = display_name(path)
         skipped = skip_reason(path)
         if skipped:

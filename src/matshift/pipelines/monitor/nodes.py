@@ -377,7 +377,7 @@ def monitor_plant_batches(
     manifest = {
         "champion": champion["model"],
         "batches": {
-            b: {"sha256": e["sha256"], "rows": e["scored"]}
+            b: {"file": e["file"], "sha256": e["sha256"], "rows": e["scored"]}
             for b, e in summary["batches"].items()
             if b in predictions
         },
