@@ -56,3 +56,16 @@ def with_declared_names(
         if is_categorical(spec) and name in accepted:
             accepted[name] = pd.Categorical(accepted[name], categories=list(spec["categories"]))
     return accepted, quarantine
+
+
+def result_with_declared_names(result: Any, internal: dict[str, str]) -> Any:
+    """A GX validation result (JSON) with the declared process-column names back, for Data Docs: every
+    key or string value that is exactly an internal name (``process_0``) becomes the declared name."""
+    back = {v: k for k, v in internal.items()}
+    if not back:
+        return result
+    if isinstance(result, dict):
+        return {back.get(k, k): result_with_declared_names(v, internal) for k, v in result.items()}
+    if isinstance(result, list):
+        return [result_with_declared_names(v, internal) for v in result]
+    return back.get(result, result) if isinstance(result, str) else result

@@ -42,7 +42,7 @@ def _raw(n_good: int = 8) -> pd.DataFrame:
 
 def test_process_columns_differing_only_in_case_are_validated_separately():
     staged = stage_materials_table(_raw(), _declaration(), "steel")
-    accepted, quarantine, summary, _ = validate_materials(staged, _declaration(), "steel")
+    accepted, quarantine, summary, result = validate_materials(staged, _declaration(), "steel")
     # GX alone checked THt against THT's values and quarantined every good row
     assert len(accepted) == 8 and summary["quarantined"] == 3
     details = dict(zip(quarantine["source_row"], quarantine["detail"], strict=True))
@@ -51,6 +51,9 @@ def test_process_columns_differing_only_in_case_are_validated_separately():
     assert details[12].startswith("route='forged'")
     assert set(quarantine["reason"]) == {"process_value_out_of_range"}
     assert accepted["THT"].tolist() == [900.0] * 8 and accepted["THt"].tolist() == [2.0] * 8
+    # the result Data Docs render names the declared columns, not the internal process_<i> ones
+    columns = {item["expectation_config"]["kwargs"].get("column") for item in result["results"]}
+    assert {"THT", "THt", "route"} <= columns and not any(str(c).startswith("process_") for c in columns)
 
 
 def test_categorical_columns_become_categoricals_and_metadata_is_kept():

@@ -8,7 +8,7 @@ import pandas as pd
 
 from matshift.ingest.staging import metadata_columns
 from matshift.validation import validate_staged_table
-from matshift.validation.declared import internal_rules, with_declared_names
+from matshift.validation.declared import internal_rules, result_with_declared_names, with_declared_names
 
 
 def validate_materials(
@@ -28,7 +28,7 @@ def validate_materials(
     if metadata:
         kept = staged.set_index("sample_id").loc[accepted["sample_id"], metadata]
         accepted[metadata] = kept.to_numpy()
-    return accepted, quarantine, summary, result
+    return accepted, quarantine, summary, result_with_declared_names(result, internal)
 
 
 def summarise_validation(*summaries: dict[str, Any]) -> dict[str, Any]:
