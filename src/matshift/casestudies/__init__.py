@@ -8,7 +8,8 @@ A domain module (``matshift.casestudies.<name>``) provides
   ``source_row, column, value, reason``; ``len(raw) == len(accepted) + quarantine.source_row.nunique()``;
 - ``featurize(table, params) -> DataFrame``: numeric features indexed by ``sample_id`` (no target);
 - ``make_splits(table, params) -> DataFrame``: ``split, fold, fold_name, role, sample_id`` rows;
-- ``PHYSICS_MODELS``: name -> factory(params) of a scikit-learn-style regressor;
+- ``PHYSICS_MODELS``: name -> factory(params) of a scikit-learn-style regressor, the view that
+  ``matshift.models.registry.register_models("physics", ...)`` returns (names unique across modules);
 - ``METADATA_COLUMNS``: accepted-table columns that describe the record (paper, year), not the material.
 
 A dataset declares ``case_study: <name>`` in parameters_datasets.yml. Modules are imported on first use,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from matshift.chemistry.formula import FormulaError, canonical_composition
 from matshift.featurizers import default_featurizers, featurize_compositions
 from matshift.featurizers.alloy_thermo import AlloyThermodynamics
 from matshift.models.physics import MonotonicCatBoost, MonotonicPenaltyMLP
+from matshift.models.registry import register_models
 
 logger = logging.getLogger(__name__)
 
@@ -236,8 +237,15 @@ def make_splits(table: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
 # conf/base/parameters_case_studies.yml next to the `monotone` maps.
 # `phase_rule_mlp_unconstrained` is the control: the same network and recipe with the penalty off, so
 # the difference measures the phase rules alone (erm is catboost_monotonic's control, same trees).
-PHYSICS_MODELS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "catboost_monotonic": lambda params: MonotonicCatBoost(**params),
-    "phase_rule_mlp": lambda params: MonotonicPenaltyMLP(**params),
-    "phase_rule_mlp_unconstrained": lambda params: MonotonicPenaltyMLP(**{**params, "penalty_weight": 0.0}),
-}
+# Registered in the one registry's physics family (matshift.models.registry); PHYSICS_MODELS is their
+# name -> factory(params) view.
+PHYSICS_MODELS: Mapping[str, Callable[[dict[str, Any]], Any]] = register_models(
+    "physics",
+    {
+        "catboost_monotonic": lambda params, clip, source: MonotonicCatBoost(**params),
+        "phase_rule_mlp": lambda params, clip, source: MonotonicPenaltyMLP(**params),
+        "phase_rule_mlp_unconstrained": lambda params, clip, source: MonotonicPenaltyMLP(
+            **{**params, "penalty_weight": 0.0}
+        ),
+    },
+)

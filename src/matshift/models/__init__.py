@@ -1,5 +1,5 @@
 """Models, found by name in a registry; every one follows scikit-learn's estimator contract."""
 
-from matshift.models.registry import MODEL_REGISTRY, build_model
+from matshift.models.registry import MODEL_REGISTRY, build_estimator, build_model
 
-__all__ = ["MODEL_REGISTRY", "build_model"]
+__all__ = ["MODEL_REGISTRY", "build_estimator", "build_model"]

@@ -18,8 +18,9 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils.validation import has_fit_parameter
 
+from matshift.models.registry import build_estimator
 from matshift.robust.density_ratio import SOURCE, TARGET, fit_source_vs_target
-from matshift.robust.registry import build_robust_model, supports_std
+from matshift.robust.registry import supports_std
 from matshift.splits import split_folds
 from matshift.transfer.strategies import CatBoostTransfer, descriptor_columns
 from matshift.uncertainty.conformal import conformal_intervals, cv_plus_intervals
@@ -191,7 +192,7 @@ def predict_with_uncertainty(
     spread = {"cal": None, "test": None}
     names = robust_params["models"] if models is None else models
     for name in sorted(names, key=lambda n: n != "deep_ensemble"):
-        model = build_robust_model(name, robust_params["model_params"].get(name), clip)
+        model = build_estimator("robust", name, robust_params["model_params"].get(name), clip=clip)
         keyed = {"compositions": compositions} if has_fit_parameter(model, "compositions") else {}
         model.fit(X_fit_and_target, y_fit, domains=domains, groups=groups, **keyed)
         keyed, model_spread = reported_outputs(name, model, calibration, target, shared, robust_params, clip)

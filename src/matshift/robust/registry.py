@@ -4,11 +4,13 @@ Every entry builds an estimator with ``fit(X, y, domains=d, groups=g)`` and ``pr
 0 for labelled source (training) rows and 1 for unlabelled target rows (their ``y`` is NaN and never
 read), ``g`` the declared group of each row. Methods that use neither simply ignore them
 (:class:`SourceOnly`). Hyper-parameters come from ``conf/base/parameters_robust.yml`` under the name.
+The entries are the ``robust`` family of the one registry, :mod:`matshift.models.registry`
+(``build_estimator("robust", name, params, clip)`` builds the same estimator as ``build_robust_model``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from matshift.models.mlp import MLPRegressor
+from matshift.models.registry import register_models
 from matshift.robust.coral import CORALRegressor
 from matshift.robust.dann import DANNRegressor
 from matshift.robust.density_ratio import SOURCE
@@ -59,16 +62,23 @@ class GroupsOnly(SourceOnly):
         return self
 
 
-# name -> factory(params, clip). Adding a robust method is one class and one line here.
-ROBUST_MODELS: dict[str, Callable[[dict[str, Any], tuple], BaseEstimator]] = {
-    "erm_mlp": lambda params, clip: SourceOnly(MLPRegressor(**params)),
-    "importance_weighting": lambda params, clip: ImportanceWeightedRegressor(clip=clip, **params),
-    "dann": lambda params, clip: DANNRegressor(**params),
-    "coral": lambda params, clip: CORALRegressor(**params),
-    "group_dro": lambda params, clip: GroupsOnly(GroupDRORegressor(**params)),
-    "deep_ensemble": lambda params, clip: SourceOnly(DeepEnsembleRegressor(**params)),
-    "catboost_uncertainty": lambda params, clip: SourceOnly(CatBoostUncertaintyRegressor(**params)),
-}
+# name -> factory(params, clip): a view onto the one registry's robust family (matshift.models.registry).
+# Adding a robust method is one class and one line here.
+ROBUST_MODELS: Mapping[str, Callable[[dict[str, Any], tuple], BaseEstimator]] = register_models(
+    "robust",
+    {
+        "erm_mlp": lambda params, clip, source: SourceOnly(MLPRegressor(**params)),
+        "importance_weighting": lambda params, clip, source: ImportanceWeightedRegressor(clip=clip, **params),
+        "dann": lambda params, clip, source: DANNRegressor(**params),
+        "coral": lambda params, clip, source: CORALRegressor(**params),
+        "group_dro": lambda params, clip, source: GroupsOnly(GroupDRORegressor(**params)),
+        "deep_ensemble": lambda params, clip, source: SourceOnly(DeepEnsembleRegressor(**params)),
+        "catboost_uncertainty": lambda params, clip, source: SourceOnly(
+            CatBoostUncertaintyRegressor(**params)
+        ),
+    },
+    domain_aware=True,  # each takes fit(X, y, domains=, groups=) itself
+)
 
 
 def build_robust_model(name: str, params: dict[str, Any] | None, clip: tuple) -> BaseEstimator:

@@ -6,11 +6,12 @@ picks the columns it is allowed to use, so the training loop never changes. ``gr
 composition of each row) keeps the inner validation split free of composition leakage.
 Hyper-parameters are chosen inside the training fold only: the number of boosting rounds by early
 stopping on an inner, composition-grouped validation split, then a refit on the whole training fold.
+The strategies are the ``transfer`` family of the one registry, :mod:`matshift.models.registry`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GroupShuffleSplit
 
+from matshift.models.registry import register_models
 from matshift.transfer.finetune_mlp import FineTunedMLP
 from matshift.transfer.source import LOOKUP_COLUMNS
 
@@ -212,30 +214,34 @@ class FineTunedMLPTransfer(RegressorMixin, BaseEstimator):
         return np.clip(self.model_.predict(X[self.columns_]), *self.clip)
 
 
-# name -> factory(source models of the fold, strategy params, clip range). Adding a strategy is one line.
-STRATEGIES: dict[str, Callable[..., BaseEstimator]] = {
-    # experiment only, no source (the train pipeline's `erm` is this model with fixed trees)
-    "erm": lambda source, params, clip: CatBoostTransfer(clip=clip, **params),
-    # the hurdle alone, without the source: how much of a hurdle strategy's gain is not transfer
-    "erm_hurdle": lambda source, params, clip: CatBoostTransfer(hurdle=True, clip=clip, **params),
-    "lookup": lambda source, params, clip: CatBoostTransfer(use_lookup=True, clip=clip, **params),
-    "stack": lambda source, params, clip: CatBoostTransfer(use_source_model=True, clip=clip, **params),
-    "lookup_stack": lambda source, params, clip: CatBoostTransfer(
-        use_lookup=True, use_source_model=True, clip=clip, **params
-    ),
-    "lookup_stack_hurdle": lambda source, params, clip: CatBoostTransfer(
-        use_lookup=True, use_source_model=True, hurdle=True, clip=clip, **params
-    ),
-    "delta": lambda source, params, clip: CatBoostTransfer(
-        use_source_model=True, residual_of="source_model_catboost", clip=clip, **params
-    ),
-    "warm_start": lambda source, params, clip: CatBoostTransfer(
-        init_model=source["catboost"], clip=clip, **params
-    ),
-    "finetune_mlp": lambda source, params, clip: FineTunedMLPTransfer(
-        pretrained=source["mlp"], clip=clip, **params
-    ),
-}
+# name -> factory(source models of the fold, strategy params, clip range): a view onto the one registry's
+# transfer family (matshift.models.registry). Adding a strategy is one line.
+STRATEGIES: Mapping[str, Callable[..., BaseEstimator]] = register_models(
+    "transfer",
+    {
+        # experiment only, no source (the train pipeline's `erm` is this model with fixed trees)
+        "erm": lambda params, clip, source: CatBoostTransfer(clip=clip, **params),
+        # the hurdle alone, without the source: how much of a hurdle strategy's gain is not transfer
+        "erm_hurdle": lambda params, clip, source: CatBoostTransfer(hurdle=True, clip=clip, **params),
+        "lookup": lambda params, clip, source: CatBoostTransfer(use_lookup=True, clip=clip, **params),
+        "stack": lambda params, clip, source: CatBoostTransfer(use_source_model=True, clip=clip, **params),
+        "lookup_stack": lambda params, clip, source: CatBoostTransfer(
+            use_lookup=True, use_source_model=True, clip=clip, **params
+        ),
+        "lookup_stack_hurdle": lambda params, clip, source: CatBoostTransfer(
+            use_lookup=True, use_source_model=True, hurdle=True, clip=clip, **params
+        ),
+        "delta": lambda params, clip, source: CatBoostTransfer(
+            use_source_model=True, residual_of="source_model_catboost", clip=clip, **params
+        ),
+        "warm_start": lambda params, clip, source: CatBoostTransfer(
+            init_model=source["catboost"], clip=clip, **params
+        ),
+        "finetune_mlp": lambda params, clip, source: FineTunedMLPTransfer(
+            pretrained=source["mlp"], clip=clip, **params
+        ),
+    },
+)
 
 # Strategies whose inputs change when the fold's test compositions are removed from the source: the
 # lookups, and the source-model columns too (training rows' predictions and every row's fold spread

@@ -23,7 +23,7 @@ from matshift.audit.selection_bias import (
     simulate_selection_bias,
 )
 from matshift.audit.shortcuts import ShortcutThresholds, audit_shortcuts
-from matshift.models import build_model
+from matshift.models import build_estimator
 from matshift.models.design import model_inputs
 from matshift.reporting.robustness import audit_markdown
 from matshift.splits import split_folds
@@ -79,7 +79,7 @@ def shortcut_audit(
         y,
         labelled[present].reset_index(drop=True),
         groups=labelled["composition"].to_numpy(),
-        model_factory=lambda: build_model("erm", audit_params["model"]),
+        model_factory=lambda: build_estimator("baseline", "erm", audit_params["model"]),
         thresholds=ShortcutThresholds(**params["thresholds"]),
         n_splits=params["n_splits"],
         max_classes=params["max_classes"],
@@ -116,11 +116,11 @@ def selection_bias_audit(
             train_X,
             train_y,
             labelled,
-            lambda: build_model("erm", audit_params["model"]),
+            lambda: build_estimator("baseline", "erm", audit_params["model"]),
             propensity_model,
             params["max_weight"],
         )
-        oracle = build_model("erm", audit_params["model"]).fit(train_X, train_y)
+        oracle = build_estimator("baseline", "erm", audit_params["model"]).fit(train_X, train_y)
         test_y = y.loc[test_ids].to_numpy()
         entry = {
             "fold": int(fold),
@@ -184,7 +184,8 @@ def latent_space_audit(
         entry: dict[str, Any] = {"split": split, "fold": int(fold), "fold_name": fold_name}
         raw_prediction = None
         for name, design in designs.items():
-            model = build_model("erm", audit_params["model"]).fit(design.loc[train_ids], y.loc[train_ids])
+            model = build_estimator("baseline", "erm", audit_params["model"])
+            model.fit(design.loc[train_ids], y.loc[train_ids])
             prediction = model.predict(design.loc[test_ids])
             raw_prediction = prediction if name == "raw" else raw_prediction
             entry[f"mae_{name}"] = float(np.mean(np.abs(test_y - prediction)))

@@ -23,7 +23,7 @@ from sklearn.utils.validation import has_fit_parameter
 from matshift.audit.leakage import LeakageError
 from matshift.audit.shortcuts import ShortcutThresholds, audit_shortcuts
 from matshift.casestudies import case_study_module
-from matshift.models import build_model
+from matshift.models import build_estimator
 from matshift.models.predictions import fold_predictions
 from matshift.robust.fold_scoring import calibration_split, robust_fold_predictions_in_target_units
 from matshift.splits import split_folds
@@ -192,12 +192,17 @@ def audit_case_study_leakage(
 
 
 def _model_factories(declaration: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    physics = _module(declaration).PHYSICS_MODELS
+    """name -> unfitted estimator of the one registry: the baselines and the domain module's physics
+    models (each takes ``fit(X, y, groups=)`` and passes the groups on where the model early-stops)."""
+    module = _module(declaration)  # importing it registers its physics models
     factories = {
-        name: (lambda n=name: build_model(n, params["models"].get(n))) for name in declaration["models"]
+        name: (lambda n=name: build_estimator("baseline", n, params["models"].get(n)))
+        for name in declaration["models"]
     }
     for name in declaration.get("physics_models") or []:
-        factories[name] = lambda n=name: physics[n](params["physics_models"].get(n) or {})
+        if name not in module.PHYSICS_MODELS:  # another domain's physics model would misread the columns
+            raise KeyError(f"{name!r}: not among {module.__name__}'s {list(module.PHYSICS_MODELS)}")
+        factories[name] = lambda n=name: build_estimator("physics", n, params["physics_models"].get(n))
     return factories
 
 
@@ -294,7 +299,7 @@ def audit_case_study_shortcuts(
         table["target"].to_numpy(),
         table[present],
         groups=_leakage_key(table, declaration).to_numpy(),
-        model_factory=lambda: build_model("erm", audit_params["model"]),
+        model_factory=lambda: build_estimator("baseline", "erm", audit_params["model"]),
         thresholds=ShortcutThresholds(**params["thresholds"]),
         n_splits=params["n_splits"],
         max_classes=params["max_classes"],

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from matshift.models.design import transfer_design_matrix
+from matshift.models.registry import build_estimator
 from matshift.splits import scored_folds
 from matshift.transfer.source import ALL_SOURCE, source_features_minus_test
-from matshift.transfer.strategies import USES_SOURCE_ENTRIES, build_strategy
+from matshift.transfer.strategies import USES_SOURCE_ENTRIES
 from matshift.uncertainty.fold_conformal import (
     FoldConformalSettings,
     calibrated_folds,
@@ -93,7 +94,7 @@ def finetune_and_predict(
                 params = transfer_params["strategy_params"].get(name, {})
 
                 def fit_predict(fit_ids, query_ids, name=name, design=design, sources=sources, params=params):
-                    model = build_strategy(name, sources, params, clip)
+                    model = build_estimator("transfer", name, params, clip=clip, source=sources)
                     model.fit(design.loc[fit_ids], y.loc[fit_ids].to_numpy(), groups=composition.loc[fit_ids])
                     return model, model.predict(design.loc[query_ids])
 
