@@ -162,6 +162,10 @@ def test_a_batch_the_champion_was_fitted_on_keeps_its_first_evaluation():
     assert entry["labelled_mae"] == 0.3 and entry["not_rescored"].startswith("not re-scored")
     changed = _kept_evaluation("b", {**counts, "sha256": "other"}, {"b": "s"}, kept)
     assert "the file changed since" in changed["not_rescored"]
+    # its kept decision is history: never proposed again (it was, after a promotion, before this fix)
+    assert entry["challenger"]["eligible"] is False and kept["b"]["challenger"]["eligible"] is True
+    summary = {"batches": {"b": {**entry, "challenger": {**entry["challenger"], "eligible": True}}}}
+    assert _proposal("demo", summary, {"model": "m"})["batch"] is None
 
 
 def test_the_promote_pipeline_reads_only_catalog_entries_and_writes_the_champion():

@@ -415,17 +415,26 @@ def _kept_evaluation(
         "evaluation is kept (data/06_models/champion/<dataset>_kept/)"
     )
     same_file = fitted_on[batch] == counts.get("sha256")
-    return {
+    entry = {
         **kept.get(batch, {}),
         **{k: counts[k] for k in ("rows_in", "scored", "quarantined", "sha256") if k in counts},
         "not_rescored": note if same_file else f"{note}; the file changed since (sha256 differs)",
     }
+    if "challenger" in entry:  # the kept decision as it was judged then; now it is in the champion
+        entry["challenger"] = {
+            **entry["challenger"],
+            "eligible": False,
+            "not_eligible_because": ["the champion was already fitted on this batch"],
+        }
+    return entry
 
 
 def _proposal(dataset: str, summary: dict[str, Any], champion_choice: dict[str, Any]) -> dict[str, Any]:
     """At most one challenger to promote, and the exact command that would apply it."""
-    decisions = {
-        batch: entry["challenger"] for batch, entry in summary["batches"].items() if "challenger" in entry
+    decisions = {  # a kept evaluation (not re-scored) is history, never a proposal
+        batch: entry["challenger"]
+        for batch, entry in summary["batches"].items()
+        if "challenger" in entry and "not_rescored" not in entry
     }
     batch = choose_proposal(decisions)
     if batch is None:
