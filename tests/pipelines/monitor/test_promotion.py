@@ -2,6 +2,7 @@
 step moves the artefact and the registry alias together."""
 
 import json
+import pickle
 
 import pytest
 from kedro.io import DataCatalog
@@ -14,6 +15,7 @@ from matshift.io.champion_dataset import (
     file_sha256,
     registered_model_name,
 )
+from matshift.io.pinned_bytes import pickled
 from matshift.pipelines.monitor.nodes import _kept_evaluation, _proposal
 from matshift.pipelines.monitor.pipeline import create_pipeline as monitor_pipeline
 from matshift.pipelines.promote.nodes import PromotionError, promote_challenger
@@ -39,6 +41,11 @@ def batch_entry(challenger: dict, sha: str) -> dict:
     drift = {"kinds": [], "auc": 0.5, "p_value": 0.5}
     counts = {"rows_in": 40, "scored": 40, "quarantined": 0, "uncertain_fraction": 0.1}
     return {"sha256": sha, "drift": drift, **counts, "challenger": challenger}
+
+
+def stored_challengers(summary: dict) -> dict:
+    """The challenger partitions as the promote step loads them: each batch's pickle bytes."""
+    return {b: (lambda b=b: pickled(Model(b))[0]) for b in summary["batches"]}
 
 
 @pytest.fixture
@@ -79,11 +86,13 @@ def monitor_run(project_path, catalog) -> tuple[dict, dict]:
         },
         "bad_files": [],
     }
+    for batch, entry in summary["batches"].items():  # as the monitor node pins each challenger's bytes
+        entry["challenger"]["sha256"] = pickled(Model(batch))[1]
     proposal = _proposal("demo", summary, record)
     outputs = {
         "demo.monitoring_summary": summary,
         "demo.monitoring_reports": {},
-        "demo.challenger_models": {b: Model(b) for b in summary["batches"]},
+        "demo.challenger_models": stored_challengers(summary),
         "demo.champion_proposal": proposal,
     }
     hooks = MlflowTrackingHooks()
@@ -107,7 +116,7 @@ def test_a_monitor_run_proposes_at_most_one_challenger_and_moves_nothing(project
 def test_applying_the_proposal_moves_artefact_and_registry_together(project):
     project_path, catalog = project
     summary, proposal = monitor_run(project_path, catalog)
-    challengers = {b: (lambda b=b: Model(b)) for b in summary["batches"]}
+    challengers = stored_challengers(summary)
     model, record, kept_predictions, kept_reports = promote_challenger(
         proposal,
         summary,
@@ -138,10 +147,41 @@ def test_promote_refuses_another_batch_a_stale_proposal_and_an_ineligible_batch(
     project_path, catalog = project
     summary, proposal = monitor_run(project_path, catalog)
     record = catalog.load("demo.champion")
-    challengers = {b: (lambda b=b: Model(b)) for b in summary["batches"]}
+    challengers = stored_challengers(summary)
 
-    def apply(batch, proposal=proposal, record=record):
+    def apply(batch, proposal=proposal, record=record, challengers=challengers):
         return promote_challenger(proposal, summary, challengers, record, {}, {}, {"batch": batch}, "demo")
+
+    # a challenger file replaced after the monitor run is refused before it is unpickled
+    unpickled = []
+    tampered = {**challengers, "c_big_gain": lambda: pickled(Model("replaced"))[0]}
+    with pytest.raises(PromotionError, match="the file changed since it was evaluated"):
+        apply("c_big_gain", challengers=tampered)
+    loads = pickle.loads
+    try:
+        pickle.loads = lambda data: unpickled.append(data) or loads(data)
+        with pytest.raises(PromotionError, match="has sha256"):
+            apply("c_big_gain", challengers=tampered)
+    finally:
+        pickle.loads = loads
+    assert not unpickled
+    unpinned = {k: v for k, v in summary["batches"]["c_big_gain"]["challenger"].items() if k != "sha256"}
+    with pytest.raises(PromotionError, match="pins no challenger sha256"):
+        promote_challenger(
+            proposal,
+            {
+                "batches": {
+                    **summary["batches"],
+                    "c_big_gain": {**summary["batches"]["c_big_gain"], "challenger": unpinned},
+                }
+            },
+            challengers,
+            record,
+            {},
+            {},
+            {"batch": "c_big_gain"},
+            "demo",
+        )
 
     with pytest.raises(PromotionError, match="'a_not_eligible' is not the monitor run's proposal"):
         apply("a_not_eligible")

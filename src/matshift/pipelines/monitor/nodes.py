@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 from matshift.declarations import DeclarationError
 from matshift.featurizers import featurize_materials
 from matshift.ingest.staging import stage_materials_table
+from matshift.io.pinned_bytes import pickled
 from matshift.models.design import design_matrix
 from matshift.monitoring.active_learning import next_experiments_table
 from matshift.monitoring.challenger import challenge_champion, choose_proposal, eligibility
@@ -273,14 +274,15 @@ def monitor_plant_batches(
     dict[str, str],
     dict[str, Any],
     dict[str, Any],
-    dict[str, ChampionModel],
+    dict[str, bytes],
     dict[str, Any],
     dict[str, Any],
 ]:
     """Per batch: predictions, next experiments, an HTML report and, for a labelled batch, a challenger
-    (evaluated, never installed); the run's summary, the manifest of the prediction files (batch ->
-    sha256 of its source file, rows, champion), also when no batch came, the reference profile the
-    batches were checked against and the promotion proposal (at most one batch, or none)."""
+    (evaluated, never installed; as its pickle, whose sha256 the batch's decision records); the run's
+    summary, the manifest of the prediction files (batch -> sha256 of its source file, rows, champion),
+    also when no batch came, the reference profile the batches were checked against and the promotion
+    proposal (at most one batch, or none)."""
     champion = {
         **{k: v for k, v in champion_choice.items() if k != "kept_evaluations"},
         "loaded_from": getattr(champion_model, "loaded_from_", "in memory"),
@@ -359,8 +361,8 @@ def monitor_plant_batches(
                 batch, entry["challenger"], entry["quarantined"], set(fitted_on), monitor_params["challenger"]
             )
             entry["challenger"].update({"eligible": not reasons, "not_eligible_because": reasons})
-            if challenger is not None:
-                challengers[batch] = challenger
+            if challenger is not None:  # its bytes pinned in the decision: promote checks them first
+                challengers[batch], entry["challenger"]["sha256"] = pickled(challenger)
         ranking = _next_experiments(scored, inputs, ~labelled, reference, monitor_params["next_experiments"])
         ranking = ranking.merge(rows[["sample_id", "formula"]], on="sample_id", how="left")
         summary["batches"][batch] = entry

@@ -1,9 +1,10 @@
 """Promote: apply the monitor run's proposal, the one explicit step that changes the champion.
 
 ``kedro run --pipeline promote --params promote.batch=<batch>`` (or ``make promote BATCH=<batch>``)
-installs the challenger the last monitor run proposed, after checking that it is the proposed batch,
-that it was judged against the champion in place now (a stale proposal is refused) and that it was
-eligible. The catalog then writes the artefact ``data/06_models/champion/<dataset>.pkl`` and its record
+installs the challenger the last monitor run proposed, after checking that it is the proposed batch, that
+it was judged against the champion in place now (a stale proposal is refused), that it was eligible and
+that the challenger file still hashes to the sha256 the monitor run pinned (checked before it is
+unpickled). The catalog then writes the artefact ``data/06_models/champion/<dataset>.pkl`` and its record
 (pin, ``promoted_from_batch``, the batches it was fitted on, their first honest evaluation); the batch's
 predictions and report from before the promotion are kept beside it. After the run the tracking hook
 registers the same bytes as a new registry version with alias ``champion`` (artefact first, registry
@@ -13,6 +14,8 @@ loads it from the artefact, hash-checked, saying the registry does not hold it; 
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +31,7 @@ class PromotionError(RuntimeError):
 def promote_challenger(
     proposal: dict[str, Any],
     summary: dict[str, Any],
-    challengers: dict[str, Callable[[], ChampionModel]],
+    challengers: dict[str, Callable[[], bytes]],
     champion_record: dict[str, Any],
     plant_predictions: dict[str, Callable[[], pd.DataFrame]],
     monitoring_reports: dict[str, Callable[[], str]],
@@ -63,9 +66,7 @@ def promote_challenger(
             f"{dataset}: batch {batch!r} is not eligible in summary.json or its file changed since the "
             f"proposal ({decision.get('not_eligible_because')})"
         )
-    if batch not in challengers:
-        raise PromotionError(f"{dataset}: no challenger data/06_models/challengers/{dataset}/{batch}.pkl")
-    challenger = challengers[batch]()
+    challenger = _pinned_challenger(challengers, batch, decision, dataset)
     kept_keys = ("model", "artefact", "promoted_from_batch")
     previous = {k: champion_record[k] for k in kept_keys if k in champion_record}
     record = {
@@ -82,3 +83,26 @@ def promote_challenger(
     kept_predictions = {batch: plant_predictions[batch]()} if batch in plant_predictions else {}
     kept_reports = {batch: monitoring_reports[batch]()} if batch in monitoring_reports else {}
     return challenger, record, kept_predictions, kept_reports
+
+
+def _pinned_challenger(
+    challengers: dict[str, Callable[[], bytes]], batch: str, decision: dict[str, Any], dataset: str
+) -> ChampionModel:
+    """The batch's challenger, unpickled only after its bytes hash to the sha256 its decision recorded."""
+    path = f"data/06_models/challengers/{dataset}/{batch}.pkl"
+    if batch not in challengers:
+        raise PromotionError(f"{dataset}: no challenger {path}")
+    expected = decision.get("sha256")
+    if not expected:
+        raise PromotionError(
+            f"{dataset}: the decision for batch {batch!r} pins no challenger sha256 (a monitor run from "
+            "before challengers were pinned); re-run the monitor stage"
+        )
+    data = challengers[batch]()
+    found = hashlib.sha256(data).hexdigest()
+    if found != expected:
+        raise PromotionError(
+            f"{dataset}: {path} has sha256 {found}, but the monitor run pinned {expected}: the file changed "
+            "since it was evaluated and is not loaded; re-run the monitor stage"
+        )
+    return pickle.loads(data)  # noqa: S301 - bytes this project wrote, hash-checked just above
