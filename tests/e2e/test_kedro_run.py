@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
+import pickle
 import shutil
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -310,3 +314,207 @@ def test_hostile_batches_are_listed_reconciled_and_move_no_champion(full_run):
     finally:
         for name in hostile:
             (folder / name).unlink()
+
+
+PLANT_BATCH = "plant_w01"  # not an example batch (monitor.challenger.example_batches): it may be proposed
+# a rule that favours any evaluated challenger: the promotion test is about the mechanics, not the rule
+ANY_CHALLENGER_FAVOURED = (
+    "monitor.challenger.min_relative_improvement=-10,monitor.challenger.max_in_distribution_degradation=100"
+)
+
+
+def project_copy(source: Path, target: Path) -> Path:
+    """A copy of a project that ran, with its own MLflow store: MLflow writes artefact folders into
+    ``mlflow.db`` as absolute paths, so they are pointed into the copy (what the copy logs or registers
+    lands in the copy, and its registry reads its own files)."""
+    shutil.copytree(source, target)
+    with closing(sqlite3.connect(target / "mlflow.db")) as db, db:
+        for table, column in (
+            ("experiments", "artifact_location"),
+            ("runs", "artifact_uri"),
+            ("logged_models", "artifact_location"),
+            ("model_versions", "storage_location"),
+        ):
+            db.execute(f"UPDATE {table} SET {column} = replace({column}, ?, ?)", (f"{source}/", f"{target}/"))
+    return target
+
+
+def novel_plant_batch(project: Path, rows: int = 60) -> pd.DataFrame:
+    """Labelled rows (columns as scripts/make_example_batches.py writes them) of compositions in neither
+    expt_gap nor the sampled mp_gap: Materials Project gaps from beyond the sample stand in for plant
+    measurements of compositions the champion was not fitted on."""
+    from matshift.chemistry.formula import FormulaError, canonical_composition
+
+    declarations = yaml.safe_load((project / "conf/base/parameters_datasets.yml").read_text())["datasets"]
+    min_fraction = declarations["expt_gap"]["min_atomic_fraction"]
+
+    def composition(formula: str) -> str | None:
+        try:
+            return canonical_composition(formula, min_fraction)
+        except FormulaError:
+            return None
+
+    raw = project / "data/01_raw/matbench"
+    known = {
+        composition(formula)
+        for name in ("expt_gap.csv", "mp_gap_sample.csv")
+        for formula in pd.read_csv(raw / name, dtype=str, keep_default_na=False)["formula"]
+    }
+    mp_gap = pd.read_csv(
+        PROJECT_ROOT / "data/01_raw/matbench/mp_gap.csv",
+        dtype=str,
+        keep_default_na=False,
+        nrows=3 * MP_SAMPLE_ROWS,
+    ).iloc[MP_SAMPLE_ROWS:]
+    compositions = mp_gap["formula"].map(composition)
+    novel = compositions.notna() & ~compositions.isin(known) & ~compositions.duplicated()
+    batch = mp_gap[novel.to_numpy()].head(rows).rename(columns={"target": "target (eV)"})
+    assert len(batch) == rows
+    return batch
+
+
+def registered_bytes_sha256(registry: str, name: str, version: str, folder: Path) -> list[str]:
+    """sha256 of each file of a registered champion version, downloaded from ``registry``."""
+    import mlflow
+    import mlflow.artifacts
+
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(registry)  # `models:/` URIs resolve against the global tracking URI
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{version}",
+            dst_path=str(folder),
+            tracking_uri=registry,
+            registry_uri=registry,
+        )
+    finally:
+        mlflow.set_tracking_uri(previous)
+    return [
+        hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(Path(local, "artifacts").iterdir())
+    ]
+
+
+def test_promoting_the_proposed_challenger_moves_artefact_record_and_registry(full_run, tmp_path):
+    """The success path of ``make promote BATCH=<batch>`` through Kedro, in a copy of the smoke project
+    (its own registry). A labelled plant batch of compositions the champion was not fitted on is dropped
+    in; the monitor runs with a rule that favours any evaluated challenger (``ANY_CHALLENGER_FAVOURED``:
+    this test is about the promotion mechanics, not about whether the challenger is better). The monitor
+    run proposes the batch and moves nothing; ``promote`` installs the challenger (artefact, record, pin,
+    registry alias); the same command again is refused as stale; the next monitor run keeps the batch's
+    first evaluation instead of re-scoring it, and proposes nothing."""
+    from mlflow import MlflowClient
+
+    project = project_copy(full_run, tmp_path / "project")
+    registry = f"sqlite:///{(project / 'mlflow.db').resolve()}"
+    client = MlflowClient(tracking_uri=registry, registry_uri=registry)
+
+    def champion_version():
+        return client.get_model_version_by_alias("matshift-expt_gap", "champion")
+
+    def sha256(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    champion = project / "data/06_models/champion/expt_gap.pkl"
+    record_path = champion.with_suffix(".json")
+    monitoring = project / "data/08_reporting/monitoring/expt_gap"
+    rows = novel_plant_batch(project)
+    batch_file = project / "data/01_raw/plant/expt_gap" / f"{PLANT_BATCH}.csv"
+    rows.to_csv(batch_file, index=False)
+    batch_sha = sha256(batch_file.read_bytes())
+    old_bytes, old_record = champion.read_bytes(), json.loads(record_path.read_text())
+    old_sha, old_version = sha256(old_bytes), champion_version().version
+    assert old_record["artefact"]["sha256"] == old_sha
+
+    # 1. the monitor run evaluates a challenger and proposes it; it moves nothing
+    kedro(project, "run", "--env", "smoke", "--pipeline", "monitor", "--params", ANY_CHALLENGER_FAVOURED)
+    summary = json.loads((monitoring / "summary.json").read_text())
+    assert summary["champion"]["loaded_from"].startswith(
+        f"models:/matshift-expt_gap/{old_version} from {registry} "
+    )
+    evaluation = summary["batches"][PLANT_BATCH]
+    assert (evaluation["rows_in"], evaluation["scored"], evaluation["quarantined"]) == (
+        len(rows),
+        len(rows),
+        0,
+    )
+    decision = evaluation["challenger"]
+    assert decision["evaluated"] and decision["eligible"] and decision["training_compositions"] == 0
+    assert decision["adaptation_rows"] + decision["held_back_rows"] == len(rows)
+    proposal = json.loads((monitoring / "proposal.json").read_text())
+    assert proposal["batch"] == PLANT_BATCH and proposal["batch_sha256"] == batch_sha
+    assert proposal["command"] == f"make promote BATCH={PLANT_BATCH}"
+    assert proposal["kedro_command"] == f"kedro run --pipeline promote --params promote.batch={PLANT_BATCH}"
+    assert proposal["against_champion"]["sha256"] == old_sha
+    assert champion.read_bytes() == old_bytes and champion_version().version == old_version
+    assert json.loads(record_path.read_text()) == old_record
+    challenger_bytes = (project / f"data/06_models/challengers/expt_gap/{PLANT_BATCH}.pkl").read_bytes()
+
+    # 2. promote installs the challenger: artefact, record and its pin, then the registry alias
+    promote = ("run", "--env", "smoke", "--pipeline", "promote", "--params", f"promote.batch={PLANT_BATCH}")
+    kedro(project, *promote)
+    new_bytes = champion.read_bytes()
+    new_sha = sha256(new_bytes)
+    assert new_sha != old_sha
+    # the catalog re-pickles the challenger it loaded: the same model, the same bytes once re-pickled
+    assert pickle.dumps(pickle.loads(new_bytes)) == pickle.dumps(pickle.loads(challenger_bytes))
+    record = json.loads(record_path.read_text())
+    assert record["promoted_from_batch"] == PLANT_BATCH and record["fitted_on_batches"] == {
+        PLANT_BATCH: batch_sha
+    }
+    assert record["previous_champion"]["artefact"]["sha256"] == old_sha
+    assert record["kept_evaluations"][PLANT_BATCH]["challenger"] == decision
+    version = champion_version()
+    assert version.version != old_version and version.tags["champion_sha256"] == new_sha
+    assert record["artefact"]["sha256"] == new_sha
+    assert record["artefact"]["registry"] == {
+        "model": "matshift-expt_gap",
+        "version": str(version.version),
+        "uri": registry,
+    }
+    registered = registered_bytes_sha256(
+        registry, "matshift-expt_gap", version.version, tmp_path / "registered"
+    )
+    assert registered == [new_sha]
+
+    # 3. the same command again: the proposal was judged against the champion it replaced
+    refused = kedro(project, *promote, expect_success=False)
+    log = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "PromotionError" in log
+    assert f"judged against champion sha256 {old_sha}, but the champion now is sha256 {new_sha}" in log
+    assert champion.read_bytes() == new_bytes and champion_version().version == version.version
+
+    # 4. the next monitor run (declared rule) loads the new champion and keeps the batch's first evaluation
+    kedro(project, "run", "--env", "smoke", "--pipeline", "monitor")
+    summary = json.loads((monitoring / "summary.json").read_text())
+    assert summary["champion"]["loaded_from"].startswith(
+        f"models:/matshift-expt_gap/{version.version} from {registry} (sha256 {new_sha[:12]}"
+    )
+    kept = summary["batches"][PLANT_BATCH]
+    assert kept["not_rescored"].startswith("not re-scored") and "file changed" not in kept["not_rescored"]
+    for key in (
+        "sha256",
+        "rows_in",
+        "scored",
+        "quarantined",
+        "labelled_mae",
+        "labelled_coverage_90",
+        "drift",
+    ):
+        assert kept[key] == evaluation[key], key
+    scores = [key for key in decision if key.endswith("_mae")]
+    assert {k: kept["challenger"][k] for k in scores} == {k: decision[k] for k in scores}
+    manifest = json.loads(
+        (project / "data/07_model_output/plant_predictions/expt_gap.manifest.json").read_text()
+    )
+    assert PLANT_BATCH not in manifest["batches"] and "clean" in manifest["batches"]
+    kept_folder = project / "data/06_models/champion/expt_gap_kept"
+    kept_predictions = pd.read_parquet(kept_folder / "predictions" / f"{PLANT_BATCH}.parquet")
+    assert len(kept_predictions) == len(rows) and set(kept_predictions["formula"]) == set(rows["formula"])
+    assert (kept_folder / "reports" / f"{PLANT_BATCH}.html").stat().st_size > 0
+    # the module's project is untouched
+    assert (full_run / "data/06_models/champion/expt_gap.pkl").read_bytes() == old_bytes
+    original = MlflowClient(tracking_uri=f"sqlite:///{full_run / 'mlflow.db'}")
+    assert original.get_model_version_by_alias("matshift-expt_gap", "champion").version == old_version
+    # a batch the champion was fitted on is not proposed again
+    proposal = json.loads((monitoring / "proposal.json").read_text())
+    assert proposal["batch"] is None, proposal
