@@ -23,6 +23,10 @@ from matshift.schema import MATERIALS_COLUMNS, STAGED_DIAGNOSTIC_COLUMNS
 
 logger = logging.getLogger(__name__)
 
+# Staged beside the contract: why a row's numeric process value is not a number (validation quarantines
+# the row as ``non_numeric`` and drops the column; see ``validation.declared.without_non_numeric``).
+PROCESS_VALUE_ERROR = "process_value_error"
+
 # Element fractions are written to the formula with this many decimals (the canonical composition
 # normalises them again; 1e-6 is far below any measured alloy fraction).
 _FRACTION_DECIMALS = 6
@@ -72,6 +76,8 @@ def stage_materials_table(raw: pd.DataFrame, declaration: dict[str, Any], datase
         staged["target"] = log10_target(staged["target"])
         if "target_bound" in staged:
             staged["target_bound"] = log10_target(staged["target_bound"])
+    # why a numeric process value as written is not a number: coerced below, it would read as missing
+    staged[PROCESS_VALUE_ERROR] = non_numeric_process_values(raw, declaration).to_numpy()
     for name, spec in process_columns.items():
         if "categories" in spec:  # categorical: the value as written; validation checks it is allowed
             staged[name] = staged[name].astype("string").str.strip().replace("", pd.NA)
@@ -97,6 +103,22 @@ def stage_materials_table(raw: pd.DataFrame, declaration: dict[str, Any], datase
     staged["sample_id"] = _sample_ids(raw, dataset, staged["occurrence"])
     ordered = [*MATERIALS_COLUMNS, *STAGED_DIAGNOSTIC_COLUMNS]
     return staged[ordered + [c for c in staged.columns if c not in ordered]]
+
+
+def non_numeric_process_values(raw: pd.DataFrame, declaration: dict[str, Any]) -> pd.Series:
+    """Per raw row, why a declared numeric process value is not a finite number (``None`` when all are):
+    read as missing, the row would be trained on or scored with a value nobody wrote."""
+    problems = pd.Series(None, index=raw.index, dtype=object)
+    for name, spec in (declaration.get("process_columns") or {}).items():
+        if "categories" in spec:
+            continue  # categorical: validation checks the value is one of the declared categories
+        column = spec.get("column", name)
+        text = raw[column].astype("string").str.strip()
+        number = pd.to_numeric(text, errors="coerce").astype(float)
+        bad = text.notna() & (text != "") & ~np.isfinite(number.to_numpy())
+        detail = f"{column}=" + text[bad].map(repr) + " is not a finite number"
+        problems[bad & problems.isna()] = detail
+    return problems
 
 
 def metadata_columns(declaration: dict[str, Any]) -> dict[str, str]:

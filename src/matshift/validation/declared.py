@@ -8,6 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+from matshift.ingest.staging import PROCESS_VALUE_ERROR
+from matshift.schema import QUARANTINE_COLUMNS
+from matshift.validation.quarantine import DEFAULT_MAX_BAD_FRACTION, DataQualityError, threshold_message
 from matshift.validation.suite import is_categorical
 
 # GX resolves column names case-insensitively (``THT`` and ``THt`` are one column to it), so process
@@ -69,3 +72,46 @@ def result_with_declared_names(result: Any, internal: dict[str, str]) -> Any:
     if isinstance(result, list):
         return [result_with_declared_names(v, internal) for v in result]
     return back.get(result, result) if isinstance(result, str) else result
+
+
+def without_non_numeric(staged: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The staged rows whose process values are numbers (without the diagnostic column), and per staged row
+    why one is not (``None`` when all are): the table Great Expectations validates, and what it cannot see."""
+    if PROCESS_VALUE_ERROR not in staged:
+        return staged, pd.Series(None, index=staged.index, dtype=object)
+    problems = staged[PROCESS_VALUE_ERROR].astype(object).where(staged[PROCESS_VALUE_ERROR].notna(), None)
+    return staged.loc[problems.isna().to_numpy()].drop(columns=PROCESS_VALUE_ERROR), problems
+
+
+def with_non_numeric(
+    staged: pd.DataFrame,
+    non_numeric: pd.Series,
+    accepted: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    summary: dict[str, Any],
+    rules: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Validation's accepted rows, quarantined rows and summary, with the non-numeric rows quarantined
+    (``non_numeric``, in source-row order) and counted; raises ``DataQualityError`` when the quarantined
+    fraction then exceeds ``rules["max_bad_fraction"]``."""
+    flagged = non_numeric.notna().to_numpy()
+    if not flagged.any():
+        return accepted, quarantine, summary
+    rows = staged.loc[flagged, [c for c in QUARANTINE_COLUMNS if c in staged.columns]].assign(
+        reason="non_numeric", detail=non_numeric[flagged].to_numpy()
+    )
+    parts = [rows[list(QUARANTINE_COLUMNS)], *([quarantine] if len(quarantine) else [])]
+    quarantine = pd.concat(parts, ignore_index=True)
+    quarantine = quarantine.sort_values("source_row", kind="stable", ignore_index=True)
+    count = int(flagged.sum())
+    rows_in, quarantined = summary["rows_in"] + count, summary["quarantined"] + count
+    summary = {
+        **summary,
+        "rows_in": rows_in,
+        "quarantined": quarantined,
+        "bad_fraction": quarantined / rows_in,
+        "reasons": {**summary["reasons"], "non_numeric": count},
+    }
+    if summary["bad_fraction"] > float(rules.get("max_bad_fraction", DEFAULT_MAX_BAD_FRACTION)):
+        raise DataQualityError(threshold_message(summary, quarantine))
+    return accepted, quarantine, summary

@@ -74,3 +74,24 @@ def test_log10_target_out_of_range_and_non_positive_are_quarantined():
     )
     assert accepted["target"].tolist() == [-3.0] and set(accepted["unit"]) == {"log10(S/cm)"}
     assert quarantine["reason"].tolist() == ["target_out_of_range"] * 2
+
+
+def test_a_non_numeric_process_value_in_a_training_source_is_quarantined_not_read_as_missing():
+    raw = _raw()
+    raw.loc[2, "THT"], raw.loc[4, "THt"], raw.loc[5, "THt"] = "hot", "inf", ""  # "" is a missing value
+    staged = stage_materials_table(raw, _declaration(), "steel")
+    accepted, quarantine, summary, _ = validate_materials(staged, _declaration(), "steel")
+    details = dict(zip(quarantine["source_row"], quarantine["detail"], strict=True))
+    reasons = dict(zip(quarantine["source_row"], quarantine["reason"], strict=True))
+    assert (reasons[4], details[4]) == ("non_numeric", "THT='hot' is not a finite number")
+    assert (reasons[6], details[6]) == ("non_numeric", "THt='inf' is not a finite number")
+    assert 7 in set(accepted["source_row"]) and accepted.set_index("source_row").loc[7, "THt"] != 2.0
+    assert summary["reasons"]["non_numeric"] == 2 and summary["reasons"]["process_value_out_of_range"] == 3
+    assert (
+        summary["rows_in"]
+        == len(raw)
+        == summary["accepted"] + summary["quarantined"]
+        == len(accepted) + len(quarantine)
+    )
+    assert quarantine["source_row"].is_monotonic_increasing
+    assert "process_value_error" not in accepted

@@ -39,9 +39,13 @@ from matshift.monitoring.reference_suite import (
 )
 from matshift.monitoring.report import batch_report_html
 from matshift.monitoring.scoring import batch_design_matrix, score_batch, source_features
-from matshift.schema import QUARANTINE_COLUMNS
 from matshift.validation import validate_staged_tables
-from matshift.validation.declared import internal_rules, with_declared_names
+from matshift.validation.declared import (
+    internal_rules,
+    with_declared_names,
+    with_non_numeric,
+    without_non_numeric,
+)
 
 logger = logging.getLogger(__name__)
 PLANT_DOMAIN = "plant"
@@ -69,10 +73,11 @@ def stage_plant_batches(
     read = (ledger["status"] == "read").to_numpy()
     file_of = dict(zip(ledger.loc[read, "batch"], ledger.loc[read, "file"], strict=True))
     file_rows = ledger[~read].to_dict("records")
-    staged, non_numeric = {}, {}
+    staged, numeric, non_numeric = {}, {}, {}
     for batch, raw in plant_batches["batches"].items():
         try:
-            staged[batch], non_numeric[batch] = _staged_batch(raw, declaration, target_column, dataset, batch)
+            staged[batch] = _staged_batch(raw, declaration, target_column, dataset, batch)
+            numeric[batch], non_numeric[batch] = without_non_numeric(staged[batch])
         except BatchFileError as error:
             file_rows.append(
                 {
@@ -86,10 +91,7 @@ def stage_plant_batches(
             )
     # one GX run for every batch: GX costs about a second per run, whatever the batch's size
     validated = validate_staged_tables(
-        {
-            batch: table[non_numeric[batch].isna().to_numpy()].rename(columns=internal)
-            for batch, table in staged.items()
-        },
+        {batch: table.rename(columns=internal) for batch, table in numeric.items()},
         rules,
         {batch: f"{dataset} plant batch {batch}" for batch in staged},
     )
@@ -98,7 +100,7 @@ def stage_plant_batches(
         file, digest = file_of.get(batch, batch), plant_batches["hashes"][batch]
         rows, bad, summary = validated[batch]
         rows, bad = with_declared_names(rows, bad, declaration, internal)
-        rows, bad, summary = _with_non_numeric(table, non_numeric[batch], rows, bad, summary)
+        rows, bad, summary = with_non_numeric(table, non_numeric[batch], rows, bad, summary, rules)
         accepted.append(rows.assign(batch=batch))
         quarantined.append(bad.assign(batch=batch, file=file))
         counts[batch] = {
@@ -147,8 +149,9 @@ class BatchFileError(ValueError):
 
 def _staged_batch(
     raw: pd.DataFrame, declaration: dict[str, Any], target_column: str, dataset: str, batch: str
-) -> tuple[pd.DataFrame, pd.Series]:
-    """One batch staged (not yet validated) and, per row, why a process value is not a number."""
+) -> pd.DataFrame:
+    """One batch staged (not yet validated; ``process_value_error`` says why a process value is not a
+    number)."""
     missing = [c for c in _declared_batch_columns(declaration) if c not in raw.columns]
     if missing:
         raise BatchFileError(
@@ -161,31 +164,7 @@ def _staged_batch(
         staged = stage_materials_table(raw, declaration, f"{dataset}/plant/{batch}")
     except DeclarationError as error:  # e.g. an outcome value the declaration does not know
         raise BatchFileError("declaration_mismatch", str(error)) from error
-    return staged.assign(domain=PLANT_DOMAIN), _non_numeric_process_values(raw, declaration)
-
-
-def _with_non_numeric(
-    staged: pd.DataFrame,
-    non_numeric: pd.Series,
-    rows: pd.DataFrame,
-    bad: pd.DataFrame,
-    summary: dict[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Validation's accepted rows, quarantined rows and summary, with the non-numeric rows added."""
-    bad_numbers = non_numeric.notna().to_numpy()
-    if bad_numbers.any():
-        flagged = staged.loc[bad_numbers, [c for c in QUARANTINE_COLUMNS if c in staged.columns]].assign(
-            reason="non_numeric", detail=non_numeric[bad_numbers].to_numpy()
-        )
-        parts = [flagged[list(QUARANTINE_COLUMNS)], *([bad] if len(bad) else [])]
-        bad = pd.concat(parts, ignore_index=True).sort_values("source_row", kind="stable", ignore_index=True)
-        summary = {
-            **summary,
-            "rows_in": summary["rows_in"] + int(bad_numbers.sum()),
-            "quarantined": summary["quarantined"] + int(bad_numbers.sum()),
-            "reasons": {**summary["reasons"], "non_numeric": int(bad_numbers.sum())},
-        }
-    return rows, bad, summary
+    return staged.assign(domain=PLANT_DOMAIN)
 
 
 def _declared_batch_columns(declaration: dict[str, Any]) -> list[str]:
@@ -199,22 +178,6 @@ def _declared_batch_columns(declaration: dict[str, Any]) -> list[str]:
     process = [spec.get("column", name) for name, spec in (declaration.get("process_columns") or {}).items()]
     group = (declaration.get("group") or {}).get("column")
     return given + process + ([group] if group else [])
-
-
-def _non_numeric_process_values(raw: pd.DataFrame, declaration: dict[str, Any]) -> pd.Series:
-    """Per row, why a declared numeric process value is not a finite number (``None`` when all are):
-    ingest would read it as missing, and the row would be scored on a value nobody wrote."""
-    problems = pd.Series(None, index=raw.index, dtype=object)
-    for name, spec in (declaration.get("process_columns") or {}).items():
-        if "categories" in spec:
-            continue  # categorical: validation checks the value is one of the declared categories
-        column = spec.get("column", name)
-        text = raw[column].astype("string").str.strip()
-        number = pd.to_numeric(text, errors="coerce").astype(float)
-        bad = text.notna() & (text != "") & ~np.isfinite(number.to_numpy())
-        detail = f"{column}=" + text[bad].map(repr) + " is not a finite number"
-        problems[bad & problems.isna()] = detail
-    return problems
 
 
 def plant_file_ledger(plant_counts: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,7 +8,13 @@ import pandas as pd
 
 from matshift.ingest.staging import metadata_columns
 from matshift.validation import validate_staged_table
-from matshift.validation.declared import internal_rules, result_with_declared_names, with_declared_names
+from matshift.validation.declared import (
+    internal_rules,
+    result_with_declared_names,
+    with_declared_names,
+    with_non_numeric,
+    without_non_numeric,
+)
 
 
 def validate_materials(
@@ -17,13 +23,18 @@ def validate_materials(
     """Accepted rows, quarantined rows with reasons, the reconciled counts, and the GX result.
 
     Accepted rows keep the declared metadata columns (as text); categorical process columns
-    become pandas categoricals over their declared values, so every fold one-hot encodes them alike.
+    become pandas categoricals over their declared values, so every fold one-hot encodes them alike. A row
+    whose numeric process value is not a number is quarantined as ``non_numeric`` (never read as missing).
     """
     rules, internal = internal_rules(declaration)
+    numeric, non_numeric = without_non_numeric(staged)
     accepted, quarantine, summary, result = validate_staged_table(
-        staged.rename(columns=internal), rules, dataset
+        numeric.rename(columns=internal), rules, dataset
     )
     accepted, quarantine = with_declared_names(accepted, quarantine, declaration, internal)
+    accepted, quarantine, summary = with_non_numeric(
+        staged, non_numeric, accepted, quarantine, summary, rules
+    )
     metadata = [c for c in metadata_columns(declaration) if c in staged.columns]
     if metadata:
         kept = staged.set_index("sample_id").loc[accepted["sample_id"], metadata]
