@@ -51,6 +51,7 @@ class SourceRowsAdapter(RegressorMixin, BaseEstimator):
         self.estimator_ = estimator
         return self
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X, return_std: bool = False):
+        """The estimator's prediction; with ``return_std``, its ``(prediction, std)`` where it has one."""
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict(X)
+        return self.estimator_.predict(X, return_std=True) if return_std else self.estimator_.predict(X)

@@ -13,53 +13,28 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.utils.validation import check_is_fitted, has_fit_parameter
+from sklearn.base import BaseEstimator
 
+from matshift.models.adapter import SourceRowsAdapter
 from matshift.models.mlp import MLPRegressor
 from matshift.models.registry import register_models
 from matshift.robust.coral import CORALRegressor
 from matshift.robust.dann import DANNRegressor
-from matshift.robust.density_ratio import SOURCE
 from matshift.robust.group_dro import GroupDRORegressor
 from matshift.robust.importance_weighting import ImportanceWeightedRegressor
 from matshift.uncertainty.ensembles import CatBoostUncertaintyRegressor, DeepEnsembleRegressor
 
 
-class SourceOnly(RegressorMixin, BaseEstimator):
+class SourceOnly(SourceRowsAdapter):
     """An estimator fitted on the labelled source rows alone (target rows and groups dropped). With
     ``compositions``, an estimator that early-stops (``fit(..., groups=)``) holds out whole ones."""
 
-    def __init__(self, estimator: BaseEstimator | None = None):
-        self.estimator = estimator
-
     def fit(self, X, y, domains=None, groups=None, compositions=None) -> SourceOnly:
-        keep = np.ones(len(X), dtype=bool) if domains is None else np.asarray(domains) == SOURCE
-        estimator = clone(self.estimator)
-        grouped = (
-            {"groups": np.asarray(compositions)[keep]}
-            if compositions is not None and has_fit_parameter(estimator, "groups")
-            else {}
-        )
-        self.estimator_ = estimator.fit(X[keep], np.asarray(y, dtype=float)[keep], **grouped)
-        return self
-
-    def predict(self, X, return_std: bool = False):
-        check_is_fitted(self, "estimator_")
-        if return_std:
-            return self.estimator_.predict(X, return_std=True)
-        return self.estimator_.predict(X)
+        return super().fit(X, y, domains=domains, groups=compositions)
 
 
-class GroupsOnly(SourceOnly):
+class GroupsOnly(SourceRowsAdapter):
     """Source rows only, passing each row's group (Group DRO is robust over them)."""
-
-    def fit(self, X, y, domains=None, groups=None) -> GroupsOnly:
-        keep = np.ones(len(X), dtype=bool) if domains is None else np.asarray(domains) == SOURCE
-        groups = None if groups is None else np.asarray(groups)[keep]
-        self.estimator_ = clone(self.estimator).fit(X[keep], np.asarray(y, dtype=float)[keep], groups=groups)
-        return self
 
 
 # name -> factory(params, clip): a view onto the one registry's robust family (matshift.models.registry).
