@@ -33,6 +33,9 @@ from sklearn.model_selection import GroupShuffleSplit
 
 from matshift.monitoring.champion_model import ChampionModel
 
+# why a batch the champion was fitted on (promoted from) is never eligible again
+ALREADY_FITTED = "the champion was already fitted on this batch"
+
 
 def worst_group_mae(target: np.ndarray, prediction: np.ndarray, groups: np.ndarray, min_rows: int) -> float:
     errors = pd.Series(np.abs(np.asarray(prediction) - np.asarray(target)))
@@ -148,7 +151,7 @@ def eligibility(
     if quarantined_rows:
         reasons.append(f"{quarantined_rows} quarantined rows: a batch with bad rows is not trusted to train")
     if batch in fitted_on_batches:
-        reasons.append("the champion was already fitted on this batch")
+        reasons.append(ALREADY_FITTED)
     if not decision.get("evaluated"):
         reasons.append(f"not evaluated: {decision.get('reason')}")
     elif not decision.get("promote"):

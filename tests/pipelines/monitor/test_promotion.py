@@ -143,7 +143,7 @@ def test_applying_the_proposal_moves_artefact_and_registry_together(project):
     assert loaded.value == "c_big_gain" and loaded.loaded_from_.startswith("models:/matshift-demo/2")
 
 
-def test_promote_refuses_another_batch_a_stale_proposal_and_an_ineligible_batch(project):
+def test_promote_refuses_another_batch_a_stale_proposal_and_an_ineligible_batch(project, monkeypatch):
     project_path, catalog = project
     summary, proposal = monitor_run(project_path, catalog)
     record = catalog.load("demo.champion")
@@ -158,12 +158,9 @@ def test_promote_refuses_another_batch_a_stale_proposal_and_an_ineligible_batch(
     with pytest.raises(PromotionError, match="the file changed since it was evaluated"):
         apply("c_big_gain", challengers=tampered)
     loads = pickle.loads
-    try:
-        pickle.loads = lambda data: unpickled.append(data) or loads(data)
-        with pytest.raises(PromotionError, match="has sha256"):
-            apply("c_big_gain", challengers=tampered)
-    finally:
-        pickle.loads = loads
+    monkeypatch.setattr(pickle, "loads", lambda data: unpickled.append(data) or loads(data))
+    with pytest.raises(PromotionError, match="has sha256"):
+        apply("c_big_gain", challengers=tampered)
     assert not unpickled
     unpinned = {k: v for k, v in summary["batches"]["c_big_gain"]["challenger"].items() if k != "sha256"}
     with pytest.raises(PromotionError, match="pins no challenger sha256"):

@@ -23,7 +23,12 @@ from matshift.ingest.staging import stage_materials_table
 from matshift.io.pinned_bytes import pickled
 from matshift.models.design import design_matrix
 from matshift.monitoring.active_learning import next_experiments_table
-from matshift.monitoring.challenger import challenge_champion, choose_proposal, eligibility
+from matshift.monitoring.challenger import (
+    ALREADY_FITTED,
+    challenge_champion,
+    choose_proposal,
+    eligibility,
+)
 from matshift.monitoring.champion_model import ChampionModel
 from matshift.monitoring.drift import (
     FeatureReference,
@@ -389,7 +394,7 @@ def _kept_evaluation(
         entry["challenger"] = {
             **entry["challenger"],
             "eligible": False,
-            "not_eligible_because": ["the champion was already fitted on this batch"],
+            "not_eligible_because": [ALREADY_FITTED],
         }
     return entry
 
