@@ -58,6 +58,7 @@ DECLARATION_KEYS: dict[str, frozenset[str]] = {
             "transfer",
             "robust",
             "monitor",
+            "champion",
         }
     ),
     "source": frozenset(
@@ -68,6 +69,8 @@ DECLARATION_KEYS: dict[str, frozenset[str]] = {
     "target": frozenset({"name", "unit", "min", "max", "transform", "censored", "learn_as"}),
     "group": frozenset({"column", "derive"}),
     "transfer": frozenset({"source_dataset"}),
+    # replaces these keys of `monitor.champion` for this dataset (parameters_monitor.yml)
+    "champion": frozenset({"split", "minimise", "coverage_range", "candidates"}),
 }
 PROCESS_COLUMN_KEYS = frozenset({"column", "unit", "min", "max", "categories"})
 # Element-fraction bases: how the composition columns are written.
@@ -81,11 +84,11 @@ def check_declaration(dataset: str, declaration: Mapping[str, Any]) -> list[str]
     """Raise ``DeclarationError`` naming the dataset and key for an unknown or malformed key.
 
     Returns warnings for keys that are valid but have no effect (e.g. ``monitor`` without ``robust``).
-    A case study's extra keys belong to its domain module and are not checked here.
+    A case study's extra keys belong to its domain module: only its ``champion`` section is checked here.
     """
-    if declaration.get("case_study"):
-        return []
     for section, allowed in DECLARATION_KEYS.items():
+        if declaration.get("case_study") and section != "champion":
+            continue
         value = declaration if not section else declaration.get(section)
         if value is None:
             continue
@@ -97,6 +100,8 @@ def check_declaration(dataset: str, declaration: Mapping[str, Any]) -> list[str]
             raise DeclarationError(
                 f"{where}: unknown key(s) {unknown} in parameters_datasets.yml; known: {sorted(allowed)}"
             )
+    if declaration.get("case_study"):
+        return _ignored_keys(dataset, declaration)
     columns = declaration.get("columns") or {}
     composition = declaration.get("composition")
     if "target" not in columns:

@@ -50,13 +50,17 @@ class DatasetDeclarationHooks:
         element-fraction composition) required, the target optional."""
         from matshift.io import PlantBatchesDataset
 
-        columns = declaration["columns"]
-        composition = declaration.get("composition")
-        given = list(composition["columns"].values()) if composition else [columns["formula"]]
+        if declaration.get("case_study"):  # the raw file's layout: its domain module checks the columns
+            given, target = [], declaration["target"]["column"]
+        else:
+            columns = declaration["columns"]
+            composition = declaration.get("composition")
+            given = list(composition["columns"].values()) if composition else [columns["formula"]]
+            target = columns["target"]
         return PlantBatchesDataset(
             folder=str(self._project_path / "data" / "01_raw" / "plant" / dataset),
             required=dict.fromkeys(given),
-            optional={columns["target"]: declaration["target"]["unit"]},
+            optional={target: declaration["target"]["unit"]},
             # the catalog's `{dataset}.plant_predictions_manifest`: files scored before keep their names
             manifest=str(
                 self._project_path

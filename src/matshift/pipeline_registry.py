@@ -1,9 +1,10 @@
 """Pipeline registry: every stage, once per dataset declared in conf/<env>/parameters_datasets.yml.
 
 Registered names: ``__default__`` (everything), one per stage (``ingest`` ... ``evaluate``, across all
-datasets, as the DVC stages run them) and one per dataset (e.g. ``expt_gap``). A case study
-(``case_study:`` in its declaration) runs the case_study pipeline's stages; it is always registered under
-its own name, and joins ``__default__`` and the stage pipelines only when its raw file is cached or in
+datasets, as the DVC stages run them) and one per dataset (e.g. ``expt_gap``). A dataset naming a domain
+module (``case_study:`` in its declaration) runs the same stages, with the module's cleaning, features,
+splits and physics models in them (:mod:`matshift.casestudies.stages`); it is always registered under its
+own name, and joins ``__default__`` and the stage pipelines only when its raw file is cached or in
 ``MATSHIFT_DATA_MIRROR`` (a warning names the ones left out).
 """
 
@@ -31,7 +32,6 @@ from matshift.pipelines import (
     train,
     validate,
 )
-from matshift.pipelines.case_study.pipeline import create_pipelines as case_study_pipelines
 from matshift.pipelines.evaluate.nodes import build_robustness_report, combine_metrics
 from matshift.pipelines.ingest.nodes import combine_materials_tables
 from matshift.pipelines.namespacing import for_dataset
@@ -70,16 +70,12 @@ def register_pipelines() -> dict[str, Pipeline]:
         for warning in check_declaration(dataset, declaration):
             logger.warning(warning)
         per_dataset[dataset] = Pipeline([])
-        templates = (
-            case_study_pipelines(dataset)
-            if dataset in case_studies
-            else _stage_templates(dataset, declaration)
-        )
-        for stage, template in templates.items():
+        domain = dataset in case_studies
+        for stage, template in _stage_templates(dataset, declaration).items():
             namespaced = (
                 _audit_for_dataset(template, dataset)
                 if stage == "audit"
-                else for_dataset(template, dataset, _source_inputs(declaration, stage))
+                else for_dataset(template, dataset, _source_inputs(declaration, stage), domain=domain)
             )
             if dataset in runnable:
                 stages[stage] += namespaced
@@ -97,7 +93,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         published = _publish_metrics(dataset)
         stages["evaluate"] += published
         per_dataset[dataset] += published
-    robust_datasets = [d for d in runnable if _runs_robust(declarations[d]) or d in case_studies]
+    robust_datasets = [d for d in runnable if _runs_robust(declarations[d])]
     if robust_datasets:
         report = update_wrapper(partial(build_robustness_report, robust_datasets), build_robustness_report)
         stages["evaluate"] += Pipeline(
@@ -117,7 +113,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         (
             pipeline(promote.create_pipeline(d), namespace=d, parameters={"params:promote": "params:promote"})
             for d in runnable
-            if "monitor" in _stage_templates(d, declarations[d]) and d not in case_studies
+            if "monitor" in _stage_templates(d, declarations[d])
         ),
         Pipeline([]),
     )
@@ -125,13 +121,21 @@ def register_pipelines() -> dict[str, Pipeline]:
 
 
 def _stage_templates(dataset: str, declaration: dict) -> dict[str, Pipeline]:
-    """The stage pipelines a declaration asks for, before namespacing."""
-    templates = {stage: module.create_pipeline(dataset) for stage, module in DATA_STAGES.items()}
+    """The stage pipelines a declaration asks for, before namespacing. A domain dataset is cleaned from
+    its raw file by its module (no ingest staging), featurized, split and audited by it."""
+    domain = bool(declaration.get("case_study"))
+    if domain:
+        templates = {
+            "validate": validate.create_pipeline(dataset, domain=True),
+            "featurize": featurize.create_pipeline(dataset, domain=True),
+        }
+    else:
+        templates = {stage: module.create_pipeline(dataset) for stage, module in DATA_STAGES.items()}
     if not (declaration.get("splits") and declaration.get("models")):
         return templates
     with_transfer = bool(declaration.get("transfer"))
     with_robust = _runs_robust(declaration)
-    templates["split"] = split.create_pipeline(dataset)
+    templates["split"] = split.create_pipeline(dataset, domain=domain)
     templates["train"] = train.create_pipeline(dataset)
     if with_transfer:
         templates.update(
@@ -140,7 +144,7 @@ def _stage_templates(dataset: str, declaration: dict) -> dict[str, Pipeline]:
     if with_robust:
         templates["robust"] = robust.create_pipeline(dataset, with_transfer=with_transfer)
     if with_robust:  # the audit compares its OOD score with the robust stage's flag
-        templates["audit"] = audit.create_pipeline(dataset)
+        templates["audit"] = audit.create_pipeline(dataset, domain=domain)
     if with_robust and declaration.get("monitor"):  # scoring plant batches needs the robust models
         templates["monitor"] = monitor.create_pipeline(dataset, with_transfer=with_transfer)
     templates["evaluate"] = evaluate.create_pipeline(

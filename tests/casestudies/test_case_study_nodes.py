@@ -9,8 +9,8 @@ import pytest
 
 from matshift import pipeline_registry
 from matshift.audit.leakage import LeakageError
+from matshift.casestudies import stages as nodes
 from matshift.io import MIRROR_ENV
-from matshift.pipelines.case_study import nodes
 from matshift.validation.quarantine import DataQualityError
 from tests.casestudies.test_alloys import HARDNESS, raw_row
 
@@ -25,7 +25,10 @@ def small_raw() -> pd.DataFrame:
 
 
 def test_clean_reconciles_and_validates_the_accepted_table():
-    accepted, quarantine, summary = nodes.clean_case_study(small_raw(), DECLARATION, "hea_hardness")
+    accepted, quarantine, summary, gx_result = nodes.clean_domain_table(
+        small_raw(), DECLARATION, "hea_hardness"
+    )
+    assert gx_result["success"] and gx_result["results"]  # rendered as Data Docs by the catalog
     assert summary["rows_in"] == 6 and summary["accepted"] == 5 and summary["quarantined"] == 1
     assert summary["reconciled"] and summary["reasons"] == {"missing_target": 1}
     assert summary["expectations"]["success"]
@@ -45,7 +48,7 @@ def test_a_module_that_drops_a_row_silently_stops_the_run(monkeypatch):
     leaky = types.SimpleNamespace(clean=leaky_clean)
     monkeypatch.setattr(nodes, "case_study_module", lambda name: leaky)
     with pytest.raises(DataQualityError, match="6 raw rows != 4 accepted \\+ 1 quarantined"):
-        nodes.clean_case_study(small_raw(), DECLARATION, "hea_hardness")
+        nodes.clean_domain_table(small_raw(), DECLARATION, "hea_hardness")
 
 
 def test_accepted_table_out_of_range_fails_the_expectations():
@@ -59,7 +62,7 @@ def test_leakage_audit_counts_and_fails_on_a_shared_key():
     clean_split = pd.DataFrame(
         {"split": "s", "fold": 0, "fold_name": "f", "role": ["train", "test"], "sample_id": ["b", "c"]}
     )
-    audit = nodes.audit_case_study_leakage(table, clean_split, DECLARATION, "hea_hardness")
+    audit = nodes.audit_domain_leakage(table, clean_split, DECLARATION, "hea_hardness")
     assert audit["folds"][0] == {
         "split": "s",
         "fold": 0,
@@ -72,25 +75,7 @@ def test_leakage_audit_counts_and_fails_on_a_shared_key():
     }
     leaky = clean_split.assign(sample_id=["a", "c"])
     with pytest.raises(LeakageError, match="composition values on both sides"):
-        nodes.audit_case_study_leakage(table, leaky, DECLARATION, "hea_hardness")
-
-
-def test_flags_of_the_robust_stage_reach_every_model():
-    keys = {"split": "s", "fold": 0, "sample_id": ["a", "b"]}
-    baseline = pd.DataFrame({**keys, "model": "erm", "prediction": [1.0, 2.0]})
-    robust = pd.DataFrame(
-        {
-            **keys,
-            "model": "dann",
-            "prediction": [1.0, 2.0],
-            "ood_score": [0.1, 0.9],
-            "uncertain": [False, True],
-            "reason": ["", "distance"],
-        }
-    )
-    combined = nodes.collect_case_study_predictions(baseline, robust)
-    erm = combined[combined["model"] == "erm"]
-    assert erm["ood_score"].tolist() == [0.1, 0.9] and erm["uncertain"].tolist() == [False, True]
+        nodes.audit_domain_leakage(table, leaky, DECLARATION, "hea_hardness")
 
 
 def test_registry_leaves_out_an_unavailable_case_study_but_registers_it(tmp_path, monkeypatch, caplog):
@@ -146,11 +131,14 @@ def test_registry_includes_a_case_study_found_in_the_mirror(tmp_path, monkeypatc
 
 
 def test_calibration_and_early_stopping_never_split_a_leakage_key_group(monkeypatch):
-    """Fit vs calibration rows and a model's early-stopping rows are whole ``leakage_key`` groups."""
+    """In the train stage every dataset runs: a fold calibrated on a grouped holdout splits its training
+    rows into fit and calibration rows by whole ``leakage_key`` groups, and a model that early-stops
+    is given those groups."""
     import numpy as np
     from sklearn.base import BaseEstimator, RegressorMixin
 
     from matshift.models.mlp import split_validation
+    from matshift.pipelines.train import nodes as train_nodes
 
     seen = []
 
@@ -172,33 +160,33 @@ def test_calibration_and_early_stopping_never_split_a_leakage_key_group(monkeypa
             "group": "all",
         }
     )
-    features = pd.DataFrame({"x": np.arange(n, dtype=float)}, index=table["sample_id"])
+    features = pd.DataFrame({"x": np.arange(n, dtype=float)}, index=pd.Index(table["sample_id"]))
     test = table["composition"].isin({"C0", "C1"})
     role = np.where(test, "test", "train")
     ids = table["sample_id"]
     splits = pd.DataFrame({"split": "s", "fold": 0, "fold_name": "f", "role": role, "sample_id": ids})
-    declaration = {"target": {"min": 0.0, "max": 100.0}, "leakage_key": "composition"}
-    params = {
-        "robust": {
-            "confidence_level": 0.9,
-            "calibration_fraction": 0.3,
-            "random_state": 0,
-            "flag_quantile": 0.9,
-            "knn_neighbours": 5,
-            "min_group_size": 30,
-        }
+    declaration = {"target": {"min": 0.0, "max": 100.0}, "leakage_key": "composition", "models": ["recorder"]}
+    robust = {
+        "confidence_level": 0.9,
+        "calibration_fraction": 0.3,
+        "random_state": 0,
+        "flag_quantile": 0.9,
+        "knn_neighbours": 5,
+        "min_group_size": 30,
     }
-    monkeypatch.setattr(nodes, "_model_factories", lambda declaration, params: {"recorder": Recorder})
-    predictions = nodes.train_case_study(table, features, splits, declaration, params)
+    monkeypatch.setattr(train_nodes, "model_factories", lambda declaration, params: {"recorder": Recorder})
+    _, predictions = train_nodes.train_and_predict(table, features, splits, declaration, {}, robust)
     assert len(predictions) == test.sum()
     # the robust stage's contract, calibrated on the held-out calibration rows
     contract = ["lower", "upper", "uncertain", "reason", "ood_score", "interval_method"]
     assert predictions[contract].notna().all().all()
     assert (predictions["interval_method"] == "grouped_holdout").all()
     key = table.set_index("sample_id")["composition"]
-    ((fit_ids, groups),) = seen
-    calibration_ids = sorted(set(table.loc[~test, "sample_id"]) - set(fit_ids))
+    (train_ids, train_groups), (fit_ids, groups) = seen  # the fold's model, then its refit on the fit rows
+    assert sorted(train_ids) == sorted(table.loc[~test, "sample_id"])
+    calibration_ids = sorted(set(train_ids) - set(fit_ids))
     assert calibration_ids and not set(key.loc[fit_ids]) & set(key.loc[calibration_ids])
     assert list(groups) == list(key.loc[fit_ids])  # the model early-stops on whole compositions
+    assert list(train_groups) == list(key.loc[train_ids])
     train, validation = split_validation(len(fit_ids), 0.2, np.random.default_rng(0), groups)
     assert not set(groups[train]) & set(groups[validation])

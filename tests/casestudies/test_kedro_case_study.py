@@ -56,8 +56,23 @@ def test_case_study_alone_offline_says_where_to_get_the_file(project):
     assert "MATSHIFT_DATA_MIRROR" in output and "mpea_borg2020/MPEA_dataset.csv" in output
 
 
+def write_plant_batch(project: Path) -> pd.DataFrame:
+    """A plant batch in the MPEA file's layout: wrought and annealed alloys with HV, half of them
+    unlabelled, and one row whose HV is not a number (quarantined with its line)."""
+    raw = pd.read_csv(MPEA, dtype=str, keep_default_na=False)
+    routes = raw["PROPERTY: Processing method"].str.upper().isin(["WROUGHT", "ANNEAL"])
+    batch = raw[routes & raw["PROPERTY: HV"].ne("")].head(40).copy()
+    batch.iloc[::2, batch.columns.get_loc("PROPERTY: HV")] = ""  # unlabelled: to be scored and ranked
+    batch.iloc[1, batch.columns.get_loc("PROPERTY: HV")] = "hard"
+    folder = project / "data/01_raw/plant/hea_hardness"
+    folder.mkdir(parents=True, exist_ok=True)
+    batch.to_csv(folder / "line_2_wrought.csv", index=False)
+    return batch
+
+
 @pytest.mark.skipif(not MPEA.is_file(), reason=f"no shared mirror with {MPEA}")
 def test_hea_hardness_smoke_run(project):
+    batch = write_plant_batch(project)
     result = kedro(project, "run", "--pipeline", "hea_hardness", "--env", "smoke", mirror=SHARED_DATASETS)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     summary = json.loads(
@@ -80,3 +95,28 @@ def test_hea_hardness_smoke_run(project):
 
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     assert mlflow.get_experiment_by_name("matshift/hea_hardness") is not None
+
+    # the same stages as every dataset: fold models kept, a champion chosen on the declared split, and
+    # the plant batch (in the raw file's layout) cleaned by the domain module and scored with intervals
+    assert (project / "data/06_models/hea_hardness/models.pkl").is_file()
+    champion = json.loads((project / "data/06_models/champion/hea_hardness.json").read_text())
+    assert champion["split"] == "process_shift"
+    monitoring = json.loads((project / "data/08_reporting/monitoring/hea_hardness/summary.json").read_text())
+    entry = monitoring["batches"]["line_2_wrought"]
+    assert entry["rows_in"] == len(batch) == entry["scored"] + entry["quarantined"]
+    assert entry["reasons"] == {"invalid_target": 1}
+    plant_quarantine = pd.read_csv(project / "data/08_reporting/monitoring/hea_hardness/quarantine.csv")
+    assert plant_quarantine.loc[plant_quarantine["reason"] == "invalid_target", "source_row"].tolist() == [3]
+    scored = pd.read_parquet(
+        project / "data/07_model_output/plant_predictions/hea_hardness/line_2_wrought.parquet"
+    )
+    assert len(scored) == entry["scored"]
+    contract = ["prediction", "lower", "upper", "uncertain", "reason", "ood_score"]
+    assert scored[contract[:3] + ["ood_score"]].notna().all().all()
+    assert (scored["lower"] <= scored["prediction"]).all() and (scored["prediction"] <= scored["upper"]).all()
+    assert set(contract) <= set(scored.columns) and "formula" in scored
+    assert 0.0 <= entry["labelled_coverage_90"] <= 1.0 and entry["labelled_mae"] > 0
+    ranked = pd.read_csv(
+        project / "data/08_reporting/monitoring/hea_hardness/next_experiments/line_2_wrought.csv"
+    )
+    assert 0 < len(ranked) <= 20 and set(ranked["sample_id"]) <= set(scored["sample_id"])

@@ -1,11 +1,14 @@
-"""Case studies on real data: one domain module per material class, run by the case_study pipeline.
+"""Case studies on real data: one domain module per material class, run by the stage pipelines every
+dataset runs (its hooks there: :mod:`matshift.casestudies.stages`).
 
 A domain module (``matshift.casestudies.<name>``) provides
 
-- ``clean(raw, declaration) -> (accepted, quarantine)``: ``accepted`` has ``sample_id`` (unique, stable),
-  ``source_row`` (0-based data row of the raw file), ``target`` (float, in the unit the model learns),
-  ``group`` (worst-group metrics) and the domain columns its splits and features need; ``quarantine`` has
+- ``clean(raw, declaration, target_required=True) -> (accepted, quarantine)``: ``accepted`` has
+  ``sample_id`` (unique, stable), ``source_row`` (0-based data row of the raw file), ``target`` (float,
+  in the unit the model learns), ``group`` (worst-group metrics) and the domain columns its splits and
+  features need; ``quarantine`` has
   ``source_row, column, value, reason``; ``len(raw) == len(accepted) + quarantine.source_row.nunique()``;
+  ``target_required=False`` (plant batches) accepts a row without a target (NaN), unlabelled;
 - ``featurize(table, params) -> DataFrame``: numeric features indexed by ``sample_id`` (no target);
 - ``make_splits(table, params) -> DataFrame``: ``split, fold, fold_name, role, sample_id`` rows;
 - ``PHYSICS_MODELS``: name -> factory(params) of a scikit-learn-style regressor, the view that

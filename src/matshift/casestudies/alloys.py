@@ -74,8 +74,11 @@ def _composition(formula: str) -> tuple[str | None, str | None]:
         return None, error.reason
 
 
-def clean(raw: pd.DataFrame, declaration: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(accepted, quarantine) for the declared target (see the module docstring for the reasons)."""
+def clean(
+    raw: pd.DataFrame, declaration: dict[str, Any], target_required: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(accepted, quarantine) for the declared target (see the module docstring for the reasons); with
+    ``target_required=False`` (a plant batch) a row without the target is accepted with a NaN target."""
     target_spec = declaration["target"]
     raw = raw.reset_index(drop=True)
     source_row = np.arange(len(raw))
@@ -92,7 +95,7 @@ def clean(raw: pd.DataFrame, declaration: dict[str, Any]) -> tuple[pd.DataFrame,
     content = raw.drop(columns="source_row", errors="ignore").astype(str)
     checks: list[tuple[str, str, pd.Series, pd.Series]] = [  # (reason, raw column, failing, value)
         ("duplicate_row", "*", content.duplicated(keep="first"), text["formula"]),
-        ("missing_target", target_spec["column"], target_text.eq(""), target_text),
+        ("missing_target", target_spec["column"], target_text.eq("") & target_required, target_text),
         ("invalid_target", target_spec["column"], target_text.ne("") & target.isna(), target_text),
         (
             "target_out_of_range",

@@ -173,7 +173,9 @@ def solvent_fraction_columns() -> dict[str, str]:
 # ---------------------------------------------------------------- clean
 
 
-def clean(raw: pd.DataFrame, declaration: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def clean(
+    raw: pd.DataFrame, declaration: dict[str, Any], target_required: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """CALiSol-23 rows -> (accepted, quarantine); every raw row is in exactly one of them.
 
     A row can carry several quarantine reasons (one quarantine row each), so
@@ -182,6 +184,7 @@ def clean(raw: pd.DataFrame, declaration: dict[str, Any]) -> tuple[pd.DataFrame,
     ``min_conductivity_mS_per_cm``, ``target: {min, max}`` (log10 mS/cm) and
     ``group: {column: <accepted column>}`` (default: the harmonised salt). ``sample_id`` is
     ``calisol23_<row_id>`` (the file's ``row_id``, else the 0-based row), stable across runs.
+    ``target_required=False`` (a plant batch): a row without a conductivity is accepted, unlabelled.
     """
     options = {**DEFAULT_CLEAN, **{k: v for k, v in declaration.items() if k in DEFAULT_CLEAN}}
     solvents = solvent_fraction_columns()
@@ -196,6 +199,8 @@ def clean(raw: pd.DataFrame, declaration: dict[str, Any]) -> tuple[pd.DataFrame,
         table[column] = table[column].astype("string").str.strip()
 
     issues = _row_issues(table, originals, list(solvents.values()), options, declaration.get("target", {}))
+    if not target_required:
+        issues = issues[issues["reason"] != "missing_conductivity"].reset_index(drop=True)
     bad_rows = set(issues["source_row"])
     accepted = table[~table["source_row"].isin(bad_rows)].copy()
     accepted["target"] = np.log10(accepted["conductivity_mS_per_cm"])

@@ -30,10 +30,22 @@ def process_feature_matrix(process: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, axis=1)
 
 
+def descriptor_rows(table: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """The features of each row of ``table``, indexed by its sample_id: looked up by composition, or by
+    sample_id where the features are per sample (a domain module's)."""
+    key = "sample_id" if features.index.name == "sample_id" else "composition"
+    return features.loc[table[key]].set_axis(pd.Index(table["sample_id"], name="sample_id"))
+
+
 def sample_design_matrix(materials_table: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
-    """Descriptors of each sample's composition (+ its process columns), indexed by sample_id."""
+    """Descriptors of each sample's composition (+ its process columns), indexed by sample_id.
+
+    Features indexed by ``sample_id`` (a domain module's featurizer: composition and conditions together,
+    e.g. an electrolyte at its temperature) are already per sample and are used as they are."""
+    X = descriptor_rows(materials_table, features)
+    if features.index.name == "sample_id":
+        return X
     table = materials_table.set_index("sample_id")
-    X = features.loc[table["composition"]].set_axis(table.index)
     process = process_feature_columns(table)
     if process:
         X = pd.concat([X, process_feature_matrix(table[process])], axis=1)

@@ -12,6 +12,11 @@ import math
 from typing import Any
 
 
+def champion_rule(monitor_params: dict[str, Any], declaration: dict[str, Any]) -> dict[str, Any]:
+    """The project's rule (``monitor.champion``) with the keys the dataset declares under ``champion:``."""
+    return {**monitor_params["champion"], **(declaration.get("champion") or {})}
+
+
 def select_champion(metrics: dict[str, dict[str, dict[str, float]]], rule: dict[str, Any]) -> dict[str, Any]:
     """``{"model", "split", "metric", "value", "coverage_90", "coverage_ok", "candidates"}`` of the choice."""
     per_model = metrics.get(rule["split"])

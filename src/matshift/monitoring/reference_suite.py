@@ -28,8 +28,11 @@ import pandas as pd
 from matshift.chemistry.formula import element_fractions
 
 
-def element_table(compositions: pd.Series) -> pd.DataFrame:
-    """One row per (composition, element): the batch's elements as a column GX can check."""
+def element_table(compositions: pd.Series | None) -> pd.DataFrame:
+    """One row per (composition, element): the batch's elements as a column GX can check (none for a
+    table without compositions, e.g. electrolyte recipes)."""
+    if compositions is None:
+        return pd.DataFrame(columns=["composition", "element"])
     rows = [(c, e) for c in compositions.unique() for e in element_fractions(c)]
     return pd.DataFrame(rows, columns=["composition", "element"])
 
@@ -42,14 +45,14 @@ def build_reference_profile(
     numeric = features.select_dtypes("number")
     ranges = {c: [float(numeric[c].quantile(low)), float(numeric[c].quantile(high))] for c in numeric}
     histograms = {}
-    for column in params["kl_columns"]:
+    for column in [c for c in params["kl_columns"] if c in numeric]:  # a domain's own features differ
         values = numeric[column].dropna().to_numpy()
         edges = np.unique(np.quantile(values, np.linspace(0, 1, params["kl_bins"] + 1)))
         counts, _ = np.histogram(values, bins=edges)
         histograms[column] = {"bins": edges.tolist(), "weights": (counts / counts.sum()).tolist()}
     return {
         "ranges": ranges,
-        "elements": sorted(element_table(table["composition"])["element"].unique()),
+        "elements": sorted(element_table(table.get("composition"))["element"].unique()),
         "categories": {
             c: sorted(table[c].dropna().astype(str).unique()) for c in params["categorical_columns"]
         },
@@ -166,7 +169,7 @@ def check_batch_against_reference(
             ],
             axis=1,
         ),
-        "elements": element_table(batch_table["composition"]),
+        "elements": element_table(batch_table.get("composition")),
     }
     # the ranges were checked above; GX runs the rest of the suite
     for name, definition in validations.items():

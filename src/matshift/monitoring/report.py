@@ -62,7 +62,16 @@ def batch_report_html(
                 predictions.sort_values("ood_score", ascending=False)[
                     [
                         c
-                        for c in ("formula", "prediction", "lower", "upper", "uncertain", "reason", "target")
+                        for c in (
+                            "formula",
+                            "formulation",
+                            "prediction",
+                            "lower",
+                            "upper",
+                            "uncertain",
+                            "reason",
+                            "target",
+                        )
                         if c in predictions
                     ]
                 ]

@@ -20,6 +20,14 @@ SHARED_PARAMETERS = (
     "case_studies.split",
     "case_studies.evaluate",
 )
+# A dataset with a domain module (`case_study:`) reads its stage parameters from `case_studies`
+# (lighter models for a few thousand rows): stage parameter -> its parameter there.
+DOMAIN_PARAMETERS = {
+    "params:train": "params:case_studies",
+    "params:split": "params:case_studies.split",
+    "params:robust": "params:case_studies.robust",
+    "params:evaluate": "params:case_studies.evaluate",
+}
 
 
 def bind_dataset(func: Callable[..., Any], dataset: str) -> Callable[..., Any]:
@@ -27,10 +35,15 @@ def bind_dataset(func: Callable[..., Any], dataset: str) -> Callable[..., Any]:
     return update_wrapper(partial(func, dataset=dataset), func)
 
 
-def for_dataset(template: Pipeline, dataset: str, inputs: dict[str, str] | None = None) -> Pipeline:
-    """Namespace a stage: ``staged`` becomes ``<dataset>.staged``, ``params:dataset`` its declaration."""
+def for_dataset(
+    template: Pipeline, dataset: str, inputs: dict[str, str] | None = None, domain: bool = False
+) -> Pipeline:
+    """Namespace a stage: ``staged`` becomes ``<dataset>.staged``, ``params:dataset`` its declaration;
+    a domain dataset's stage parameters come from :data:`DOMAIN_PARAMETERS`."""
     mapping = {"params:dataset": f"params:datasets.{dataset}"}
     mapping.update({f"params:{name}": f"params:{name}" for name in SHARED_PARAMETERS})
+    if domain:
+        mapping.update(DOMAIN_PARAMETERS)
     used = template.inputs()
     parameters = {key: value for key, value in mapping.items() if key in used}
     # `inputs` maps template inputs onto another dataset's outputs (e.g. the transfer source's table).

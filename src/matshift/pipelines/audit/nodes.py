@@ -23,6 +23,7 @@ from matshift.audit.selection_bias import (
     simulate_selection_bias,
 )
 from matshift.audit.shortcuts import ShortcutThresholds, audit_shortcuts
+from matshift.casestudies.stages import audit_domain_shortcuts
 from matshift.models import build_estimator
 from matshift.models.design import model_inputs
 from matshift.reporting.robustness import audit_markdown
@@ -30,6 +31,15 @@ from matshift.splits import split_folds
 from matshift.uncertainty.metrics import flag_auroc
 
 LATENT_FEATURE_SETS = ("raw", "latent", "raw_plus_latent")
+# a domain dataset's audit: can its metadata columns (paper, year) stand in for the features?
+__all__ = [
+    "audit_domain_shortcuts",
+    "audit_report",
+    "latent_space_audit",
+    "near_duplicate_audit",
+    "selection_bias_audit",
+    "shortcut_audit",
+]
 
 
 def near_duplicate_audit(

@@ -1,6 +1,7 @@
 from kedro.pipeline import Pipeline, node
 
 from matshift.pipelines.audit.nodes import (
+    audit_domain_shortcuts,
     audit_report,
     latent_space_audit,
     near_duplicate_audit,
@@ -10,7 +11,18 @@ from matshift.pipelines.audit.nodes import (
 from matshift.pipelines.namespacing import bind_dataset
 
 
-def create_pipeline(dataset: str) -> Pipeline:
+def create_pipeline(dataset: str, domain: bool = False) -> Pipeline:
+    if domain:  # a domain module's table: the shortcut audit over its metadata columns
+        return Pipeline(
+            [
+                node(
+                    audit_domain_shortcuts,
+                    inputs=["materials_table", "features", "params:dataset", "params:audit"],
+                    outputs="audit",
+                    name="audit_domain_shortcuts",
+                )
+            ]
+        )
     return Pipeline(
         [
             node(

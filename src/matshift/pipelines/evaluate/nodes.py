@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from matshift.models.design import design_matrix
-from matshift.monitoring.champion import select_champion
+from matshift.monitoring.champion import champion_rule, select_champion
 from matshift.monitoring.champion_model import ChampionModel
 from matshift.reporting.evaluation import compute_metrics, group_errors, parity_plots
 from matshift.transfer.strategies import without_source_inputs
@@ -71,8 +71,10 @@ def fit_champion(
     """The champion chosen by the declared rule, fitted on every labelled row, and why it was chosen.
 
     On the design matrix its robust-stage model was evaluated on: with the source columns when the dataset
-    has a transfer source, else descriptors and process columns with no model reading source columns."""
-    choice = select_champion(metrics, monitor_params["champion"])
+    has a transfer source, else descriptors and process columns with no model reading source columns.
+    The rule is ``monitor.champion``, with the keys a dataset declares under ``champion:`` replacing its
+    (e.g. the split it is chosen on: every dataset has its own)."""
+    choice = select_champion(metrics, champion_rule(monitor_params, declaration))
     X, y, composition = design_matrix(materials_table, features, source_feature_table)
     if source_feature_table is None:
         robust_params = without_source_inputs(robust_params)

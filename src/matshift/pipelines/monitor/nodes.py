@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from matshift.casestudies.stages import clean_plant_batch, featurize_domain
 from matshift.declarations import DeclarationError
 from matshift.featurizers import featurize_materials
+from matshift.featurizers.process import descriptor_rows
 from matshift.ingest.staging import stage_materials_table
 from matshift.io.pinned_bytes import pickled
 from matshift.models.design import design_matrix
@@ -51,9 +53,12 @@ from matshift.validation.declared import (
     with_non_numeric,
     without_non_numeric,
 )
+from matshift.validation.quarantine import DataQualityError
 
 logger = logging.getLogger(__name__)
 PLANT_DOMAIN = "plant"
+# columns that name a scored sample for a person, beside its sample_id (a formula, an electrolyte recipe)
+DISPLAY_COLUMNS = ("formula", "formulation")
 
 
 class BadBatchFileError(RuntimeError):
@@ -68,44 +73,32 @@ def stage_plant_batches(
     ``counts``: per batch id its file and ``rows_in = scored + quarantined`` (row reasons included
     ``non_numeric``: a declared numeric process value that is not a finite number); per file not
     scored (``file:<name>``) its status (quarantined / skipped), reason and message. A batch without a
-    declared column is quarantined as a file (``missing_column``); every other batch goes on.
+    declared column is quarantined as a file (``missing_column``); every other batch goes on. A dataset
+    with a domain module has its batches in the raw file's layout, cleaned by the module
+    (:func:`matshift.casestudies.stages.clean_plant_batch`).
     """
-    rules, internal = internal_rules(declaration, target_required=False, max_bad_fraction=1.0)
-    target_column = declaration["columns"]["target"]
     ledger = plant_batches.get("files")
     if ledger is None:  # a reading without a file ledger: its quarantine is every file not read
         ledger = plant_batches["quarantine"].assign(batch="", status="quarantined")
     read = (ledger["status"] == "read").to_numpy()
     file_of = dict(zip(ledger.loc[read, "batch"], ledger.loc[read, "file"], strict=True))
     file_rows = ledger[~read].to_dict("records")
-    staged, numeric, non_numeric = {}, {}, {}
-    for batch, raw in plant_batches["batches"].items():
-        try:
-            staged[batch] = _staged_batch(raw, declaration, target_column, dataset, batch)
-            numeric[batch], non_numeric[batch] = without_non_numeric(staged[batch])
-        except BatchFileError as error:
-            file_rows.append(
-                {
-                    "file": file_of.get(batch, batch),
-                    "sha256": plant_batches["hashes"][batch],
-                    "status": "quarantined",
-                    "reason": error.reason,
-                    "message": error.message,
-                    "rows_in": len(raw),
-                }
-            )
-    # one GX run for every batch: GX costs about a second per run, whatever the batch's size
-    validated = validate_staged_tables(
-        {batch: table.rename(columns=internal) for batch, table in numeric.items()},
-        rules,
-        {batch: f"{dataset} plant batch {batch}" for batch in staged},
-    )
+    validate = _validate_domain_batches if declaration.get("case_study") else _validate_declared_batches
+    validated, unreadable = validate(plant_batches["batches"], declaration, dataset)
+    for batch, error in unreadable.items():
+        file_rows.append(
+            {
+                "file": file_of.get(batch, batch),
+                "sha256": plant_batches["hashes"][batch],
+                "status": "quarantined",
+                "reason": error.reason,
+                "message": error.message,
+                "rows_in": len(plant_batches["batches"][batch]),
+            }
+        )
     accepted, quarantined, counts = [], [], {}
-    for batch, table in staged.items():
+    for batch, (rows, bad, summary) in validated.items():
         file, digest = file_of.get(batch, batch), plant_batches["hashes"][batch]
-        rows, bad, summary = validated[batch]
-        rows, bad = with_declared_names(rows, bad, declaration, internal)
-        rows, bad, summary = with_non_numeric(table, non_numeric[batch], rows, bad, summary, rules)
         accepted.append(rows.assign(batch=batch))
         quarantined.append(bad.assign(batch=batch, file=file))
         counts[batch] = {
@@ -142,6 +135,51 @@ def stage_plant_batches(
     if "source_row" in quarantine:  # file-level rows have none: keep the lines integers, not floats
         quarantine["source_row"] = quarantine["source_row"].astype("Int64")
     return table, quarantine, counts
+
+
+def _validate_declared_batches(
+    batches: dict[str, pd.DataFrame], declaration: dict[str, Any], dataset: str
+) -> tuple[dict[str, tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]], dict[str, BatchFileError]]:
+    """Per readable batch (accepted rows, quarantined rows, counts) by the declared rules, and the
+    batches quarantined as files."""
+    rules, internal = internal_rules(declaration, target_required=False, max_bad_fraction=1.0)
+    target_column = declaration["columns"]["target"]
+    staged, numeric, non_numeric, unreadable = {}, {}, {}, {}
+    for batch, raw in batches.items():
+        try:
+            staged[batch] = _staged_batch(raw, declaration, target_column, dataset, batch)
+            numeric[batch], non_numeric[batch] = without_non_numeric(staged[batch])
+        except BatchFileError as error:
+            unreadable[batch] = error
+    # one GX run for every batch: GX costs about a second per run, whatever the batch's size
+    validated = validate_staged_tables(
+        {batch: table.rename(columns=internal) for batch, table in numeric.items()},
+        rules,
+        {batch: f"{dataset} plant batch {batch}" for batch in staged},
+    )
+    results = {}
+    for batch, table in staged.items():
+        rows, bad, summary = validated[batch]
+        rows, bad = with_declared_names(rows, bad, declaration, internal)
+        results[batch] = with_non_numeric(table, non_numeric[batch], rows, bad, summary, rules)
+    return results, unreadable
+
+
+def _validate_domain_batches(
+    batches: dict[str, pd.DataFrame], declaration: dict[str, Any], dataset: str
+) -> tuple[dict[str, tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]], dict[str, BatchFileError]]:
+    """:func:`_validate_declared_batches` for a dataset with a domain module: its ``clean``."""
+    results, unreadable = {}, {}
+    for batch, raw in batches.items():
+        try:
+            rows, bad, counts = clean_plant_batch(raw, declaration, f"{dataset} plant batch {batch}", batch)
+        except DataQualityError:  # the module lost a row, or broke the contract: a bug, not bad data
+            raise
+        except (ValueError, KeyError) as error:  # a column the module needs is missing, ...
+            unreadable[batch] = BatchFileError("missing_column", f"{dataset} plant batch {batch}: {error}")
+            continue
+        results[batch] = (rows.assign(domain=PLANT_DOMAIN), bad, counts)
+    return results, unreadable
 
 
 class BatchFileError(ValueError):
@@ -236,6 +274,7 @@ def monitor_plant_batches(
     robust_params: dict[str, Any],
     monitor_params: dict[str, Any],
     dataset: str,
+    declaration: dict[str, Any] | None = None,
 ) -> tuple[
     dict[str, pd.DataFrame],
     dict[str, pd.DataFrame],
@@ -250,7 +289,8 @@ def monitor_plant_batches(
     (evaluated, never installed; as its pickle, whose sha256 the batch's decision records); the run's
     summary, the manifest of the prediction files (batch -> sha256 of its source file, rows, champion),
     also when no batch came, the reference profile the batches were checked against and the promotion
-    proposal (at most one batch, or none)."""
+    proposal (at most one batch, or none). ``declaration``: the dataset's, read for a domain module's
+    features (a batch of such a dataset is featurized per sample, as its training rows were)."""
     champion = {
         **{k: v for k, v in champion_choice.items() if k != "kept_evaluations"},
         "loaded_from": getattr(champion_model, "loaded_from_", "in memory"),
@@ -258,7 +298,7 @@ def monitor_plant_batches(
     # batches the champion was fitted on (promoted from): their first honest evaluation is kept
     fitted_on = champion_choice.get("fitted_on_batches") or {}
     kept = champion_choice.get("kept_evaluations") or {}
-    reference = features.loc[materials_table["composition"]]
+    reference = descriptor_rows(materials_table, features)
     profile = build_reference_profile(reference, materials_table, monitor_params["reference_suite"])
     training = champion_model.training_rows() if hasattr(champion_model, "training_rows") else None
     if training is None:  # a champion pickled before it kept its compositions: the training table
@@ -283,7 +323,7 @@ def monitor_plant_batches(
         "files": files,
     }
     to_score = {b: rows for b, rows in plant_table.groupby("batch", sort=True) if b not in fitted_on}
-    features_of = {batch: featurize_materials(rows) for batch, rows in to_score.items()}
+    features_of = {batch: _batch_features(rows, declaration, dataset) for batch, rows in to_score.items()}
     plant_source = _plant_source_features(to_score, features_of, sources)
     reference_bins = FeatureReference.of(reference, monitor_params["drift"]["psi_bins"])
     # GX's suites once for every batch (no GX import when no batch is to be scored)
@@ -295,7 +335,7 @@ def monitor_plant_batches(
             continue
         batch_features = features_of[batch]
         scored = score_batch(rows, batch_features, *sources, champion_model, plant_source)
-        inputs = batch_features.loc[rows["composition"]]
+        inputs = descriptor_rows(rows, batch_features)
         entry, univariate = _drift(
             (reference, reference_bins),
             inputs,
@@ -332,9 +372,10 @@ def monitor_plant_batches(
             if challenger is not None:  # its bytes pinned in the decision: promote checks them first
                 challengers[batch], entry["challenger"]["sha256"] = pickled(challenger)
         ranking = _next_experiments(scored, inputs, ~labelled, reference, monitor_params["next_experiments"])
-        ranking = ranking.merge(rows[["sample_id", "formula"]], on="sample_id", how="left")
+        shown = rows[["sample_id", *(c for c in DISPLAY_COLUMNS if c in rows)]]
+        ranking = ranking.merge(shown, on="sample_id", how="left")
         summary["batches"][batch] = entry
-        predictions[batch] = scored.merge(rows[["sample_id", "formula"]], on="sample_id", how="left")
+        predictions[batch] = scored.merge(shown, on="sample_id", how="left")
         experiments[batch] = ranking
         reports[batch] = batch_report_html(
             dataset, batch, entry, champion, predictions[batch], univariate, ranking
@@ -353,6 +394,14 @@ def monitor_plant_batches(
         },
     }
     return predictions, experiments, reports, summary, manifest, challengers, profile, proposal
+
+
+def _batch_features(rows: pd.DataFrame, declaration: dict[str, Any] | None, dataset: str) -> pd.DataFrame:
+    """A batch's features as its dataset's training rows got them: per composition, or per sample by
+    the dataset's domain module."""
+    if declaration and declaration.get("case_study"):
+        return featurize_domain(rows, declaration, dataset)
+    return featurize_materials(rows)
 
 
 def _plant_source_features(

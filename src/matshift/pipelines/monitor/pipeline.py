@@ -7,6 +7,7 @@ from matshift.pipelines.namespacing import bind_dataset
 
 
 def create_pipeline(dataset: str, with_transfer: bool = True) -> Pipeline:
+    # the declaration tells a domain dataset's batches (raw file layout, its module's features) apart
     """Stage, validate, score and report plant batches. Without a transfer source the batch rows are
     scored from their descriptors and process columns alone (no source tables are read)."""
     monitor = bind_dataset(monitor_plant_batches, dataset)
@@ -39,6 +40,7 @@ def create_pipeline(dataset: str, with_transfer: bool = True) -> Pipeline:
                     "champion_choice": "champion",
                     "robust_params": "params:robust",
                     "monitor_params": "params:monitor",
+                    "declaration": "params:dataset",
                 },
                 outputs=[
                     "plant_predictions",

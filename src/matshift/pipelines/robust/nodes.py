@@ -12,8 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from matshift.models.design import model_inputs, transfer_design_matrix
+from matshift.models.design import model_inputs, sample_groups, transfer_design_matrix
 from matshift.robust.fold_scoring import robust_fold_predictions, robust_fold_predictions_in_target_units
+from matshift.robust.threads import torch_threads
 from matshift.transfer.strategies import without_source_inputs
 
 
@@ -40,15 +41,21 @@ def robust_on_descriptors(
     robust_params: dict[str, Any],
 ) -> pd.DataFrame:
     """``robust_train_and_predict`` for a dataset without a transfer source: the same models on the
-    descriptors and declared process columns, every model told not to read source-domain columns."""
+    descriptors and declared process columns (or a domain module's per-sample features), every model
+    told not to read source-domain columns. Folds' calibration and early stopping group by the dataset's
+    leakage key; ``robust_max_fit_rows`` (declaration) caps each fold's fit rows for dense series."""
     X, y = model_inputs(materials_table, features)
     table = materials_table.set_index("sample_id")
-    return robust_fold_predictions_in_target_units(
-        X,
-        y,
-        table["group"],
-        table["composition"],
-        splits,
-        declaration,
-        without_source_inputs(robust_params),
-    )
+    params = without_source_inputs(robust_params)
+    if declaration.get("robust_max_fit_rows"):
+        params = {**params, "max_fit_rows": declaration["robust_max_fit_rows"]}
+    with torch_threads(robust_params.get("torch_threads")):
+        return robust_fold_predictions_in_target_units(
+            X,
+            y,
+            table["group"],
+            sample_groups(materials_table, declaration),
+            splits,
+            declaration,
+            params,
+        )

@@ -18,12 +18,13 @@ from sklearn.model_selection import KFold
 from sklearn.preprocessing import StandardScaler
 
 from matshift.audit.leakage import LeakageError, audit_leakage
+from matshift.casestudies.stages import audit_domain_leakage, split_domain
 from matshift.chemistry.families import contains_any
 from matshift.declarations import COLUMN_SPLITS, DeclarationError, split_kind_and_column
 from matshift.splits import fold_frame
 
 # the stage's nodes (audit_leakage lives with the other audits) and the error the audit raises
-__all__ = ["LeakageError", "audit_leakage", "make_splits"]
+__all__ = ["LeakageError", "audit_domain_leakage", "audit_leakage", "make_splits", "split_domain"]
 
 SPLIT_COLUMNS = ["split", "fold", "fold_name", "role", "sample_id"]
 logger = logging.getLogger(__name__)

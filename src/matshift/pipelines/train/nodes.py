@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from sklearn.utils.validation import has_fit_parameter
 
-from matshift.models import build_model
-from matshift.models.design import model_inputs
+from matshift.models import build_estimator, build_model
+from matshift.models.design import model_inputs, sample_groups
 from matshift.splits import scored_folds
 from matshift.uncertainty.fold_conformal import (
     FoldConformalSettings,
@@ -33,21 +34,28 @@ def train_and_predict(
     holdout of its training rows).
 
     A fold without training or test rows is skipped with a warning naming dataset, split and fold.
+    The declared ``physics_models`` (a domain module's, e.g. monotone-constrained trees or a VTF law)
+    are fitted beside the baselines; a model that early-stops holds out whole leakage groups.
     """
     X, y = model_inputs(materials_table, features)
     table = materials_table.set_index("sample_id")
+    groups = sample_groups(materials_table, declaration)
     valid_range = (declaration["target"]["min"], declaration["target"]["max"])
     settings = FoldConformalSettings.from_robust_params(robust_params)
-    folds = calibrated_folds(scored_folds(splits, dataset), X, table["composition"], settings)
+    folds = calibrated_folds(scored_folds(splits, dataset), X, groups, settings)
+    factories = model_factories(declaration, train_params)
     models: dict[str, Any] = {}
     predictions, holdout = [], []
     for fold in folds:
         split, fold_number, _ = fold.key
-        for name in declaration["models"]:
+        for name, factory in factories.items():
 
-            def fit_predict(fit_ids, query_ids, name=name):
-                model = build_model(name, train_params["models"].get(name))
-                model.fit(X.loc[fit_ids], y.loc[fit_ids].to_numpy())
+            def fit_predict(fit_ids, query_ids, factory=factory):
+                model = factory()
+                grouped = (
+                    {"groups": groups.loc[fit_ids].to_numpy()} if has_fit_parameter(model, "groups") else {}
+                )
+                model.fit(X.loc[fit_ids], y.loc[fit_ids].to_numpy(), **grouped)
                 return model, model.predict(X.loc[query_ids])
 
             model, rows, held_out = model_fold_rows(fold, name, fit_predict, table, valid_range)
@@ -61,3 +69,23 @@ def train_and_predict(
         settings,
         valid_range,
     )
+
+
+def model_factories(declaration: dict[str, Any], train_params: dict[str, Any]) -> dict[str, Any]:
+    """name -> unfitted estimator: the declared baselines, then the declared physics models (registered
+    by the dataset's domain module, whose columns they read)."""
+    factories = {
+        name: (lambda name=name: build_model(name, train_params["models"].get(name)))
+        for name in declaration["models"]
+    }
+    physics = declaration.get("physics_models") or []
+    if physics:
+        from matshift.casestudies import case_study_module
+
+        module = case_study_module(declaration["case_study"])  # importing it registers its models
+        for name in physics:
+            if name not in module.PHYSICS_MODELS:  # another domain's model would misread the columns
+                raise KeyError(f"{name!r}: not among {module.__name__}'s {list(module.PHYSICS_MODELS)}")
+            params = (train_params.get("physics_models") or {}).get(name)
+            factories[name] = lambda name=name, params=params: build_estimator("physics", name, params)
+    return factories

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from matshift.casestudies.stages import clean_domain_table
 from matshift.ingest.staging import metadata_columns
 from matshift.validation import validate_staged_table
 from matshift.validation.declared import (
@@ -15,6 +16,8 @@ from matshift.validation.declared import (
     with_non_numeric,
     without_non_numeric,
 )
+
+__all__ = ["clean_domain_table", "summarise_validation", "validate_materials"]
 
 
 def validate_materials(
