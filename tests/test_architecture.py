@@ -109,14 +109,14 @@ def test_the_rules_catch_each_kind_of_violation(tmp_path):
             "pipelines/train/nodes.py": "from matshift.splits import split_folds\n",
             "pipelines/train/pipeline.py": "from .nodes import fit\nfrom ..namespacing import bind_dataset\n",
             "pipelines/finetune/nodes.py": "from ..train.nodes import fit\n",
-            "pipelines/case_study/pipeline.py": "import matshift.pipelines.evaluate.nodes\n",
+            "pipelines/audit/pipeline.py": "import matshift.pipelines.evaluate.nodes\n",
         },
     )
     assert violations(library_imports_a_pipeline, package) == [
         "matshift/monitoring/scoring.py:2 imports matshift.pipelines.robust"
     ]
     assert violations(stage_imports_another_stage, package) == [
-        "matshift/pipelines/case_study/pipeline.py:1 imports matshift.pipelines.evaluate.nodes",
+        "matshift/pipelines/audit/pipeline.py:1 imports matshift.pipelines.evaluate.nodes",
         "matshift/pipelines/finetune/nodes.py:1 imports matshift.pipelines.train.nodes",
     ]
 

@@ -77,26 +77,41 @@ def test_dann_trains_through_the_whole_reversal_schedule():
     assert len(model.history_) == 30 and model.history_[-1]["reversal_weight"] > 0.9
 
 
-def test_source_only_mlp_early_stops_on_whole_compositions(monkeypatch):
-    from matshift.models import mlp
+@pytest.mark.parametrize(
+    ("name", "module", "n_splits"),
+    [
+        ("erm_mlp", "matshift.models.mlp", 1),
+        ("deep_ensemble", "matshift.models.mlp", 2),  # each member
+        ("dann", "matshift.robust.dann", 1),
+        ("group_dro", "matshift.robust.group_dro", 1),
+    ],
+)
+def test_robust_networks_early_stop_on_whole_compositions(monkeypatch, name, module, n_splits):
+    """The early-stopping rows of every robust network are whole compositions (the splits' leakage key),
+    so the validation loss is measured the way the splits hold rows out, never on a random row whose
+    composition is also trained on."""
+    import importlib
 
+    target = importlib.import_module(module)
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(120, 2)), columns=["a", "b"])
     y = 1 + X["a"].to_numpy()
     domains = (np.arange(120) >= 100).astype(int)
     compositions = np.repeat([f"C{i}" for i in range(30)], 4)
     drawn = []
-    original = mlp.split_validation
 
     def recording_split(*args):
         drawn.append((args[3], *original(*args)))
         return drawn[-1][1:]
 
-    monkeypatch.setattr(mlp, "split_validation", recording_split)
-    params = {"hidden_layers": [8], "epochs": 2, "batch_size": 32, "validation_fraction": 0.2}
-    build_robust_model("erm_mlp", params, (None, None)).fit(
-        X, y, domains=domains, groups=np.zeros(120), compositions=compositions
+    original = target.split_validation
+    monkeypatch.setattr(target, "split_validation", recording_split)
+    network = {"hidden_layers": [8], "epochs": 2, "batch_size": 32, "validation_fraction": 0.2}
+    params = {"n_members": 2, "mlp_params": network} if name == "deep_ensemble" else network
+    build_robust_model(name, params, (None, None)).fit(
+        X, y, domains=domains, groups=np.where(np.arange(120) % 2, "g1", "g2"), compositions=compositions
     )
-    ((groups, train, validation),) = drawn
-    assert list(groups) == list(compositions[domains == 0])
-    assert not set(groups[train]) & set(groups[validation])
+    assert len(drawn) == n_splits
+    for groups, train, validation in drawn:
+        assert list(groups) == list(compositions[domains == 0])
+        assert len(validation) and not set(groups[train]) & set(groups[validation])

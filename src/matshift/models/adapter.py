@@ -39,12 +39,17 @@ class SourceRowsAdapter(RegressorMixin, BaseEstimator):
     def __sklearn_clone__(self) -> SourceRowsAdapter:
         return type(self)(estimator=copy.deepcopy(self.estimator))
 
-    def fit(self, X, y, domains=None, groups=None, sample_weight=None) -> SourceRowsAdapter:
+    def fit(
+        self, X, y, domains=None, groups=None, sample_weight=None, compositions=None
+    ) -> SourceRowsAdapter:
+        """``compositions`` reach an estimator whose ``fit`` takes them (early stopping on whole ones)."""
         rows = None if domains is None else np.flatnonzero(np.asarray(domains) == SOURCE)
         estimator = copy.deepcopy(self.estimator)
         keywords = {}
         if groups is not None and has_fit_parameter(estimator, "groups"):
             keywords["groups"] = _rows(groups, rows)
+        if compositions is not None and has_fit_parameter(estimator, "compositions"):
+            keywords["compositions"] = _rows(compositions, rows)
         if sample_weight is not None:
             keywords["sample_weight"] = _rows(sample_weight, rows)
         estimator.fit(_rows(X, rows), _rows(y, rows), **keywords)

@@ -74,7 +74,9 @@ class DANNRegressor(TorchRegressorMixin, RegressorMixin, BaseEstimator):
         self.patience = patience
         self.random_state = random_state
 
-    def fit(self, X, y, domains=None, groups=None) -> DANNRegressor:
+    def fit(self, X, y, domains=None, groups=None, compositions=None) -> DANNRegressor:
+        """``compositions``: each row's composition (or the splits' leakage key): the early-stopping rows
+        are whole ones, as the splits hold them out."""
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; choose one of {LOSSES}")
         domains = np.zeros(len(X), dtype=int) if domains is None else np.asarray(domains)
@@ -83,7 +85,8 @@ class DANNRegressor(TorchRegressorMixin, RegressorMixin, BaseEstimator):
         source_rows, target_rows = np.flatnonzero(domains == SOURCE), np.flatnonzero(domains == TARGET)
         seed = self._seed()
         rng = np.random.default_rng(seed)
-        fit_idx, val_idx = split_validation(len(source_rows), self.validation_fraction, rng)
+        held_out_by = None if compositions is None else np.asarray(compositions)[source_rows]
+        fit_idx, val_idx = split_validation(len(source_rows), self.validation_fraction, rng, held_out_by)
         train_rows = source_rows[fit_idx]
         val_rows = None if val_idx is None else source_rows[val_idx]
         y_tensor = torch.from_numpy(y_all.astype(np.float32))

@@ -53,7 +53,9 @@ class GroupDRORegressor(TorchRegressorMixin, RegressorMixin, BaseEstimator):
         self.patience = patience
         self.random_state = random_state
 
-    def fit(self, X, y, groups=None) -> GroupDRORegressor:
+    def fit(self, X, y, groups=None, compositions=None) -> GroupDRORegressor:
+        """``groups``: the groups the worst case is taken over; ``compositions`` (or the splits' leakage
+        key): the early-stopping rows are whole ones, as the splits hold them out."""
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; choose one of {LOSSES}")
         X_all, y_all = self._prepare(X, y)
@@ -62,7 +64,7 @@ class GroupDRORegressor(TorchRegressorMixin, RegressorMixin, BaseEstimator):
         n_groups = len(self.groups_)
         seed = self._seed()
         rng = np.random.default_rng(seed)
-        train_rows, val_rows = split_validation(len(y_all), self.validation_fraction, rng)
+        train_rows, val_rows = split_validation(len(y_all), self.validation_fraction, rng, compositions)
         y_tensor = torch.from_numpy(y_all.astype(np.float32))
         g_tensor = torch.from_numpy(group_index)
         q = torch.full((n_groups,), 1.0 / n_groups)

@@ -34,7 +34,8 @@ class SourceOnly(SourceRowsAdapter):
 
 
 class GroupsOnly(SourceRowsAdapter):
-    """Source rows only, passing each row's group (Group DRO is robust over them)."""
+    """Source rows only, passing each row's group (Group DRO is robust over them) and composition (its
+    early-stopping rows are whole ones)."""
 
 
 # name -> factory(params, clip): a view onto the one registry's robust family (matshift.models.registry).

@@ -38,12 +38,15 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
         self.mlp_params = mlp_params
         self.random_state = random_state
 
-    def fit(self, X, y, sample_weight=None) -> DeepEnsembleRegressor:
+    def fit(self, X, y, sample_weight=None, groups=None) -> DeepEnsembleRegressor:
+        """``groups``: each row's composition or leakage key; every member early-stops on whole ones."""
         if self.n_members < 2:
             raise ValueError("an ensemble needs at least 2 members to have a spread")
         params = dict(self.mlp_params or {})
         self.members_ = [
-            MLPRegressor(**{**params, "random_state": self.random_state + member}).fit(X, y, sample_weight)
+            MLPRegressor(**{**params, "random_state": self.random_state + member}).fit(
+                X, y, sample_weight, groups=groups
+            )
             for member in range(self.n_members)
         ]
         return self
