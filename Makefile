@@ -48,7 +48,10 @@ benchmark: setup
 # registry; then record the new champion in dvc.lock so `dvc repro` does not refit it over the promotion.
 promote: setup
 	@test -n "$(BATCH)" || { echo "usage: make promote BATCH=<batch named in proposal.json>"; exit 2; }
-	$(BIN)/kedro run --pipeline promote --params promote.batch=$(BATCH)
+	@dataset="$(DATASET)"; \
+	  [ -n "$$dataset" ] || dataset=$$($(BIN)/python -m matshift.monitoring.proposals "$(BATCH)") || exit 2; \
+	  echo "promoting batch $(BATCH) of $$dataset"; \
+	  $(BIN)/kedro run --pipeline promote --namespaces "$$dataset" --params promote.batch=$(BATCH)
 	$(BIN)/dvc commit --force evaluate || echo "dvc commit skipped: record data/06_models/champion by hand"
 
 # The README's results tables, from data/08_reporting/metrics.json (after `make run`).

@@ -172,7 +172,7 @@ class MlflowTrackingHooks:
                     **(parameters["transfer"]["strategy_params"] if transfer else {}),
                 },
                 metrics=catalog.load(f"{dataset}.metrics"),
-                # case studies keep no fold models (their predictions and metrics are logged)
+                # a case study's fold models stay in data/06_models/<dataset>/ (dozens of networks)
                 models={} if case_study else catalog.load(f"{dataset}.models"),
                 features=catalog.load(f"{dataset}.features"),
                 materials_table=catalog.load(f"{dataset}.materials_table"),

@@ -84,7 +84,15 @@ def test_hea_hardness_smoke_run(project):
     metrics = json.loads((project / "data/08_reporting/evaluation/hea_hardness/metrics.json").read_text())
     assert set(metrics) == {"process_shift", "year_split", "paper_group_cv"}
     models = set(metrics["process_shift"])
-    assert {"dummy", "erm", "catboost_monotonic", "phase_rule_mlp", "dann", "deep_ensemble"} <= models
+    assert {
+        "dummy",
+        "erm",
+        "catboost_monotonic",
+        "phase_rule_mlp",
+        "dann",
+        "deep_ensemble",
+        "catboost_shift",
+    } <= models
     for key in ("mae", "worst_group_mae", "coverage_90", "width_90", "flag_auroc"):
         assert key in metrics["process_shift"]["erm"] and key in metrics["process_shift"]["dann"]
     predictions = pd.read_parquet(

@@ -443,14 +443,27 @@ def test_promoting_the_proposed_challenger_moves_artefact_record_and_registry(fu
     proposal = json.loads((monitoring / "proposal.json").read_text())
     assert proposal["batch"] == PLANT_BATCH and proposal["batch_sha256"] == batch_sha
     assert proposal["command"] == f"make promote BATCH={PLANT_BATCH}"
-    assert proposal["kedro_command"] == f"kedro run --pipeline promote --params promote.batch={PLANT_BATCH}"
+    assert proposal["kedro_command"] == (
+        f"kedro run --pipeline promote --namespaces expt_gap --params promote.batch={PLANT_BATCH}"
+    )
     assert proposal["against_champion"]["sha256"] == old_sha
     assert champion.read_bytes() == old_bytes and champion_version().version == old_version
     assert json.loads(record_path.read_text()) == old_record
     challenger_bytes = (project / f"data/06_models/challengers/expt_gap/{PLANT_BATCH}.pkl").read_bytes()
 
     # 2. promote installs the challenger: artefact, record and its pin, then the registry alias
-    promote = ("run", "--env", "smoke", "--pipeline", "promote", "--params", f"promote.batch={PLANT_BATCH}")
+    # in expt_gap's namespace: every monitored dataset (case studies too) has its own proposal
+    promote = (
+        "run",
+        "--env",
+        "smoke",
+        "--pipeline",
+        "promote",
+        "--namespaces",
+        "expt_gap",
+        "--params",
+        f"promote.batch={PLANT_BATCH}",
+    )
     kedro(project, *promote)
     new_bytes = champion.read_bytes()
     new_sha = sha256(new_bytes)

@@ -466,7 +466,10 @@ def _proposal(dataset: str, summary: dict[str, Any], champion_choice: dict[str, 
         "against_champion": {"model": champion_choice["model"], "sha256": pin.get("sha256")},
         "decision": decisions[batch],
         "command": f"make promote BATCH={batch}",
-        "kedro_command": f"kedro run --pipeline promote --params promote.batch={batch}",
+        # every monitored dataset has its own proposal: promote in this one's namespace only
+        "kedro_command": (
+            f"kedro run --pipeline promote --namespaces {dataset} --params promote.batch={batch}"
+        ),
     }
 
 

@@ -1,6 +1,7 @@
 """Promote: apply the monitor run's proposal, the one explicit step that changes the champion.
 
-``kedro run --pipeline promote --params promote.batch=<batch>`` (or ``make promote BATCH=<batch>``)
+``kedro run --pipeline promote --namespaces <dataset> --params promote.batch=<batch>`` (or ``make promote
+BATCH=<batch>``, which finds the dataset whose proposal names the batch)
 installs the challenger the last monitor run proposed, after checking that it is the proposed batch, that
 it was judged against the champion in place now (a stale proposal is refused), that it was eligible and
 that the challenger file still hashes to the sha256 the monitor run pinned (checked before it is
