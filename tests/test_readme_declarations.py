@@ -14,6 +14,12 @@ def test_readme_declaration_examples_pass_the_checks():
     blocks = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)
     declarations = yaml.safe_load(blocks[0])["datasets"]
     declarations.update(yaml.safe_load("datasets:\n" + blocks[1])["datasets"])
-    assert set(declarations) == {"my_gaps", "my_steel", "my_electrolytes"}
+    assert set(declarations) == {"my_gaps", "my_steel", "my_electrolytes", "my_alloy_hardness"}
     for name, declaration in declarations.items():
         assert check_declaration(name, declaration) == [], name
+    # the domain-module form names a registered module and that module's splits and physics models
+    from matshift.casestudies import case_study_module
+
+    domain = declarations["my_alloy_hardness"]
+    module = case_study_module(domain["case_study"])
+    assert set(domain["physics_models"]) <= set(module.PHYSICS_MODELS)
