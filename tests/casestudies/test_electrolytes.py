@@ -254,3 +254,30 @@ def test_real_calisol23_counts_reconcile():
     assert (quarantine["reason"] == "missing_conductivity").sum() == raw["k"].isna().sum()
     assert set(accepted["salt"]) <= set(electrolytes.salt_table().index)
     assert np.isfinite(accepted["target"]).all()
+
+
+def test_a_plant_batch_is_cleaned_like_the_training_file_with_the_target_optional():
+    """A batch of the CALiSol-23 layout through the stage hook: unlabelled rows accepted (NaN target),
+    bad rows quarantined with the file's line number, ids prefixed with the batch, the leakage group kept,
+    and the module's features computed for the accepted rows."""
+    from matshift.casestudies.stages import clean_plant_batch, featurize_domain
+
+    declaration = {
+        "case_study": "electrolytes",
+        "target": {"name": "log10_conductivity", "column": "k", "min": -9.0, "max": 2.0},
+        "group": {"column": "salt"},
+        "leakage_key": "condition",
+        "features": {"min_property_coverage": 0.5, "include_solvent_fractions": True},
+    }
+    raw = _raw([{"PC": 1.0}, {"PC": 1.0, "k": np.nan, "T": 320.0}, {"PC": 1.0, "salt": "LiXYZ", "T": 330.0}])
+    accepted, quarantine, counts = clean_plant_batch(raw, declaration, "electrolytes plant batch b1", "b1")
+    assert counts["rows_in"] == 3 == counts["accepted"] + counts["quarantined"]
+    assert accepted["sample_id"].tolist() == ["b1:calisol23_00100", "b1:calisol23_00101"]
+    assert np.isnan(accepted["target"].iloc[1]) and np.isfinite(accepted["target"].iloc[0])
+    assert quarantine[["source_row", "reason"]].values.tolist() == [[4, "unknown_salt"]]  # line 4 of the file
+    assert (accepted["leakage_group"] == accepted["condition"]).all()
+    features = featurize_domain(accepted, declaration, "electrolyte_conductivity")
+    assert list(features.index) == accepted["sample_id"].tolist() and features.notna().any(axis=1).all()
+    # the same batch without the conductivity column at all: every row unlabelled, none quarantined for it
+    unlabelled, _, counts = clean_plant_batch(raw.drop(columns="k").iloc[:2], declaration, "b2", "b2")
+    assert counts["quarantined"] == 0 and unlabelled["target"].isna().all()
