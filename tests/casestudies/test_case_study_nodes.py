@@ -41,8 +41,8 @@ def test_clean_reconciles_and_validates_the_accepted_table():
 def test_a_module_that_drops_a_row_silently_stops_the_run(monkeypatch):
     from matshift.casestudies import alloys
 
-    def leaky_clean(raw, declaration):
-        accepted, quarantine = alloys.clean(raw, declaration)
+    def leaky_clean(raw, declaration, target_required=True):
+        accepted, quarantine = alloys.clean(raw, declaration, target_required)
         return accepted.iloc[1:], quarantine
 
     leaky = types.SimpleNamespace(clean=leaky_clean)

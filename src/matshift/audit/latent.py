@@ -20,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from matshift.models.threads import torch_threads
 from matshift.uncertainty.ood import percentile_of
 
 
@@ -76,25 +77,20 @@ class DescriptorVAE(TransformerMixin, BaseEstimator):
 
     def _train(self, data: torch.Tensor) -> _VAENetwork:
         # a network this small gains nothing from threads, and loses a lot when the cores are shared
-        threads = torch.get_num_threads()
-        torch.set_num_threads(self.n_threads)
-        try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.random_state)
-                network = _VAENetwork(data.shape[1], self.hidden, self.n_latent)
-                optimiser = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
-                generator = torch.Generator().manual_seed(self.random_state)
-                network.train()
-                for _ in range(self.epochs):
-                    for batch in torch.randperm(len(data), generator=generator).split(self.batch_size):
-                        x = data[batch]
-                        reconstruction, mean, log_var = network(x)
-                        loss = _vae_loss(x, reconstruction, mean, log_var, self.beta).mean()
-                        optimiser.zero_grad()
-                        loss.backward()
-                        optimiser.step()
-        finally:
-            torch.set_num_threads(threads)
+        with torch_threads(self.n_threads), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.random_state)
+            network = _VAENetwork(data.shape[1], self.hidden, self.n_latent)
+            optimiser = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
+            generator = torch.Generator().manual_seed(self.random_state)
+            network.train()
+            for _ in range(self.epochs):
+                for batch in torch.randperm(len(data), generator=generator).split(self.batch_size):
+                    x = data[batch]
+                    reconstruction, mean, log_var = network(x)
+                    loss = _vae_loss(x, reconstruction, mean, log_var, self.beta).mean()
+                    optimiser.zero_grad()
+                    loss.backward()
+                    optimiser.step()
         return network.eval()
 
     def _tensor(self, values: np.ndarray) -> torch.Tensor:

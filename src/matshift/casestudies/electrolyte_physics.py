@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from matshift.models.registry import register_models
+from matshift.models.threads import torch_threads
 
 TEMPERATURE_COLUMN = "temperature_K"
 # Columns that carry temperature: the law reads T from the first, the network sees none of them.
@@ -127,14 +128,9 @@ class TemperatureLawRegressor(RegressorMixin, BaseEstimator):
         b_start = self.b_scale_ * float(np.log1p(np.e))
         self.a_offset_ = float(target.mean() + b_start / (temperature.mean() - t0_start))
 
-        previous_threads = torch.get_num_threads()
-        torch.set_num_threads(self.n_threads)
-        try:
-            with torch.random.fork_rng():
-                torch.manual_seed(self.random_state)
-                network = self._train(self._standardise(context), temperature, target)
-        finally:
-            torch.set_num_threads(previous_threads)
+        with torch_threads(self.n_threads), torch.random.fork_rng():
+            torch.manual_seed(self.random_state)
+            network = self._train(self._standardise(context), temperature, target)
         # numpy state, not a torch module: the pickle does not depend on torch internals
         self.state_ = {name: tensor.detach().numpy().copy() for name, tensor in network.state_dict().items()}
         return self

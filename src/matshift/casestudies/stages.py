@@ -30,18 +30,14 @@ def _module(declaration: dict[str, Any]):
 
 def clean_reconciled(
     raw: pd.DataFrame, declaration: dict[str, Any], where: str, target_required: bool = True
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """(accepted, quarantine, counts) from the domain module's ``clean``: every raw row in exactly one of
-    them (else :class:`DataQualityError`), the accepted rows checked by :func:`accepted_table_expectations`
-    and given their ``leakage_group``. ``target_required=False`` (plant batches): a row without a target
-    is accepted, unlabelled."""
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """(accepted, quarantine, counts, GX result as JSON) from the domain module's ``clean``: every raw
+    row in exactly one of them (else :class:`DataQualityError`), the accepted rows checked by
+    :func:`accepted_table_expectations` and given their ``leakage_group``. ``target_required=False``
+    (plant batches): a row without a target is accepted, unlabelled."""
     # the domain module numbers rows itself (0-based data row); the file's line numbers are dropped
     raw = raw.drop(columns="source_row", errors="ignore").reset_index(drop=True)
-    module = _module(declaration)
-    if target_required:
-        accepted, quarantine = module.clean(raw, declaration)
-    else:
-        accepted, quarantine = module.clean(raw, declaration, target_required=False)
+    accepted, quarantine = _module(declaration).clean(raw, declaration, target_required=target_required)
     quarantine = quarantine[QUARANTINE_COLUMNS].astype({"column": str, "value": str, "reason": str})
     missing = [column for column in REQUIRED_COLUMNS if column not in accepted]
     if missing:
@@ -65,7 +61,7 @@ def clean_reconciled(
         "reconciled": reconciled,
         "expectations": gx_result,
     }
-    return accepted, quarantine, {**counts, "gx_result": gx_json}
+    return accepted, quarantine, counts, gx_json
 
 
 def clean_domain_table(
@@ -73,8 +69,7 @@ def clean_domain_table(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """(accepted table, quarantine, validation summary, GX result for Data Docs) of the validate stage
     (:func:`clean_reconciled`)."""
-    accepted, quarantine, counts = clean_reconciled(raw, declaration, dataset)
-    gx_json = counts.pop("gx_result")
+    accepted, quarantine, counts, gx_json = clean_reconciled(raw, declaration, dataset)
     summary = {"dataset": dataset, "case_study": declaration["case_study"], **counts}
     return accepted, quarantine, summary, gx_json
 
@@ -88,12 +83,11 @@ def clean_plant_batch(
     read at all (a column missing) raises ``ValueError`` naming the file's problem."""
     target = declaration["target"]["column"]
     raw = raw if target in raw else raw.assign(**{target: ""})
-    accepted, quarantine, counts = clean_reconciled(raw, declaration, where, target_required=False)
+    accepted, quarantine, counts, _ = clean_reconciled(raw, declaration, where, target_required=False)
     accepted["sample_id"] = f"{batch}:" + accepted["sample_id"].astype(str)
     # the file's line numbers (header = line 1), as the quarantine of every other plant batch gives them
     accepted["source_row"] = accepted["source_row"] + 2
     quarantine = quarantine.assign(source_row=quarantine["source_row"] + 2)
-    counts.pop("gx_result")
     return accepted, quarantine, counts
 
 

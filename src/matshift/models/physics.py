@@ -31,6 +31,7 @@ from matshift.models.mlp import (
     standardise,
     unpickle_state,
 )
+from matshift.models.threads import torch_threads
 
 
 def _signs(monotone: dict[str, int] | None, columns: list[str]) -> dict[str, int]:
@@ -135,13 +136,8 @@ class MonotonicPenaltyMLP(RegressorMixin, BaseEstimator):
         """``groups``: each row's leakage key (composition, condition...); early stopping holds out
         whole groups, as the splits do."""
         # a small network on a few hundred rows: one thread is faster than many competing ones
-        previous = torch.get_num_threads()
-        if self.n_threads:
-            torch.set_num_threads(self.n_threads)
-        try:
+        with torch_threads(self.n_threads):
             return self._fit(X, y, groups)
-        finally:
-            torch.set_num_threads(previous)
 
     def _fit(self, X: pd.DataFrame, y: Any, groups: Any) -> MonotonicPenaltyMLP:
         columns = list(X.columns)

@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 
 from matshift.models.design import model_inputs, sample_groups, transfer_design_matrix
+from matshift.models.threads import torch_threads
 from matshift.robust.fold_scoring import robust_fold_predictions, robust_fold_predictions_in_target_units
-from matshift.robust.threads import torch_threads
 from matshift.transfer.strategies import without_source_inputs
 
 
