@@ -61,6 +61,38 @@ def test_inner_folds_keep_a_composition_whole_and_bin_targets_in_order():
         inner_folds(X, target, compositions, "nope", 4, 0)
 
 
+def test_column_groupings_hold_out_whole_papers_or_ranges_of_the_split_column():
+    rng = np.random.default_rng(1)
+    compositions = np.repeat(np.arange(60), 2)
+    papers = np.array([f"doi/{c % 12}" for c in compositions])  # 12 papers, 5 compositions each
+    papers[1] = "doi/other"  # one composition reported by two papers: it stays whole, with its first
+    X = pd.DataFrame({"x": rng.normal(size=len(compositions))})
+    target = rng.normal(size=len(compositions))
+    folds = inner_folds(X, target, compositions, "column", 4, 0, shift_values=papers)
+    assert set(folds) == {0, 1, 2, 3}
+    assert pd.Series(folds).groupby(compositions).nunique().eq(1).all()
+    assert pd.Series(folds[2:]).groupby(papers[2:]).nunique().eq(1).all()  # no paper in two folds
+    years = 2000 + compositions % 20
+    by_year = inner_folds(X, target, compositions, "column_quantile", 4, 0, shift_values=years)
+    assert (np.diff(by_year[np.argsort(years, kind="stable")]) >= 0).all()  # later years, later folds
+    # two values cannot fill four folds: compositions at random, still whole
+    few = inner_folds(X, target, compositions, "column", 4, 0, shift_values=compositions % 2)
+    assert set(few) == {0, 1, 2, 3} and pd.Series(few).groupby(compositions).nunique().eq(1).all()
+    with pytest.raises(ValueError, match="shift_values"):
+        inner_folds(X, target, compositions, "column", 4, 0)
+
+
+def test_shift_values_name_the_missing_column():
+    from matshift.robust.fold_scoring import shift_values
+
+    params = {"shift_calibrated": {"shift_columns": {"paper_group_cv": "doi"}}}
+    table = pd.DataFrame({"doi": ["a", "b"]}, index=["s1", "s2"])
+    assert shift_values(params, "paper_group_cv", table).tolist() == ["a", "b"]
+    assert shift_values(params, "process_shift", table) is None
+    with pytest.raises(KeyError, match="'doi'.*paper_group_cv"):
+        shift_values(params, "paper_group_cv", table.rename(columns={"doi": "paper"}))
+
+
 def test_method_chosen_on_inner_folds_is_recorded_and_flag_catches_a_planted_ood_region():
     X, y, cluster = clustered(seed=3)
     far = cluster == 0

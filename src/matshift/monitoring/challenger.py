@@ -37,6 +37,14 @@ from matshift.monitoring.champion_model import ChampionModel
 ALREADY_FITTED = "the champion was already fitted on this batch"
 
 
+def _with_batch_as_one_source(values: pd.Series | None, batch_ids: pd.Index) -> pd.Series | None:
+    """The champion's inner-fold column (e.g. a paper) extended to the batch rows: a plant batch is one
+    new source, so the challenger's inner folds hold it out whole as they hold out a paper."""
+    if values is None:
+        return None
+    return pd.concat([values, pd.Series("plant batch", index=batch_ids, name=values.name)])
+
+
 def worst_group_mae(target: np.ndarray, prediction: np.ndarray, groups: np.ndarray, min_rows: int) -> float:
     errors = pd.Series(np.abs(np.asarray(prediction) - np.asarray(target)))
     per_group = errors.groupby(np.asarray(groups)).agg(["mean", "size"])
@@ -81,6 +89,7 @@ def challenge_champion(
         joined("group"),
         joined("composition"),
         calibration_ids=champion.calibration_part_["X"].index.to_numpy(),
+        shift_values=_with_batch_as_one_source(getattr(champion, "shift_values_", None), adapt_ids),
     )
     held_X, held_y = plant["X"].loc[held_ids], plant["y"].loc[held_ids].to_numpy()
     held_group = plant["group"].loc[held_ids].to_numpy()

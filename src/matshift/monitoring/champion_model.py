@@ -66,11 +66,14 @@ class ChampionModel(BaseEstimator):
         groups: pd.Series,
         compositions: pd.Series,
         calibration_ids: np.ndarray | None = None,
+        shift_values: pd.Series | None = None,
     ) -> ChampionModel:
         """``X``, ``y``, ``groups`` and ``compositions`` indexed by sample_id (the transfer design matrix).
 
         ``calibration_ids``: the rows to calibrate on instead of a fresh grouped split (a challenger
-        keeps its champion's, so both are compared on rows neither was fitted on)."""
+        keeps its champion's, so both are compared on rows neither was fitted on). ``shift_values``: per
+        sample_id, the column the champion split's inner folds re-split by
+        (``matshift.robust.fold_scoring.shift_values``; None when that split names none)."""
         self.shift_method_ = self._shift_method()
         spec = self.robust_params["reported"].get(self.key)
         if spec is None and self.shift_method_ is None:
@@ -89,6 +92,7 @@ class ChampionModel(BaseEstimator):
             fit_ids = X.index.difference(pd.Index(cal_ids), sort=False).to_numpy()
         # kept so a challenger can tell new compositions from the ones this model was fitted on
         self.compositions_ = compositions.loc[X.index]
+        self.shift_values_ = None if shift_values is None else shift_values.loc[X.index]
         self.fit_part_ = fold_part(X, y, groups, fit_ids)
         self.calibration_part_ = fold_part(X, y, groups, cal_ids)
         self.transductive_ = self.model_name_ in TRANSDUCTIVE_MODELS
@@ -103,6 +107,9 @@ class ChampionModel(BaseEstimator):
                 fit["y"],
                 compositions=self.compositions_.loc[fit["X"].index].to_numpy(),
                 groups=fit["group"],
+                shift_values=(
+                    None if self.shift_values_ is None else self.shift_values_.loc[fit["X"].index].to_numpy()
+                ),
             )
         elif not self.transductive_:
             self.model_ = build_robust_model(

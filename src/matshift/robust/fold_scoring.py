@@ -241,6 +241,23 @@ def shift_calibrated_model(
     )
 
 
+def shift_values(
+    robust_params: dict[str, Any], split: str | None, table: pd.DataFrame | None
+) -> pd.Series | None:
+    """Per sample_id, the column ``split``'s inner folds re-split by (``shift_calibrated.shift_columns``,
+    e.g. ``paper_group_cv: doi``: inner folds hold out whole papers, as the outer split does); None when
+    the split names none. ``table``: the materials table indexed by sample_id."""
+    column = (robust_params["shift_calibrated"].get("shift_columns") or {}).get(split)
+    if column is None:
+        return None
+    if table is None or column not in table:
+        raise KeyError(
+            f"shift_calibrated.shift_columns names column {column!r} for split {split!r}, "
+            f"which the materials table lacks (columns: {[] if table is None else list(table.columns)})"
+        )
+    return table[column]
+
+
 def shift_calibrated_frames(
     X: pd.DataFrame,
     y: pd.Series,
@@ -251,16 +268,21 @@ def shift_calibrated_frames(
     frame: dict[str, Any],
     clip: tuple[float, float],
     robust_params: dict[str, Any],
+    table: pd.DataFrame | None = None,
 ) -> list[pd.DataFrame]:
     """One fold of the shift-calibrated model on the whole training fold: the key with the interval
-    method chosen on inner folds, and ``<key>__<method>`` per candidate (the same fit and flag)."""
+    method chosen on inner folds, and ``<key>__<method>`` per candidate (the same fit and flag).
+    ``table``: the materials table indexed by sample_id, for a split whose inner folds re-split by one of
+    its columns (``shift_values``)."""
     spec = robust_params["shift_calibrated"]
     model = shift_calibrated_model(robust_params, clip, frame["split"], descriptor_columns(X))
+    values = shift_values(robust_params, frame["split"], table)
     model.fit(
         X.loc[train_ids],
         y.loc[train_ids].to_numpy(),
         compositions=composition.loc[train_ids].to_numpy(),
         groups=group.loc[train_ids].to_numpy(),
+        shift_values=None if values is None else values.loc[train_ids].to_numpy(),
     )
     columns = model.predict_with_uncertainty(
         X.loc[test_ids], group.loc[test_ids].to_numpy(), methods=tuple(spec["interval_methods"])
@@ -293,6 +315,7 @@ def robust_fold_predictions_in_target_units(
     splits: pd.DataFrame,
     declaration: dict[str, Any],
     robust_params: dict[str, Any],
+    table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """``robust_fold_predictions`` for a target of hundreds of MPa or HV: the models learn
     ``(target - offset) / scale`` (declared ``target.learn_as``: constants, not fitted, so no test label
@@ -309,6 +332,7 @@ def robust_fold_predictions_in_target_units(
         splits,
         ((low - offset) / scale, (high - offset) / scale),
         robust_params,
+        table,
     )
     for column in ("target", "prediction", "lower", "upper"):
         predictions[column] = predictions[column] * scale + offset
@@ -325,10 +349,12 @@ def robust_fold_predictions(
     splits: pd.DataFrame,
     clip: tuple[float, float],
     robust_params: dict[str, Any],
+    table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every robust model on every fold of ``splits``; ``X``, ``y``, ``group`` and ``composition`` (what
     keeps calibration rows apart from fit rows) indexed by sample_id. ``X`` may be the transfer design
-    matrix or plain descriptors: models that read source columns are configured to in ``robust_params``."""
+    matrix or plain descriptors: models that read source columns are configured to in ``robust_params``.
+    ``table``: the materials table indexed by sample_id (``shift_values``)."""
     alpha = 1 - robust_params["confidence_level"]
     seed = robust_params["random_state"]
     outputs = []
@@ -388,6 +414,6 @@ def robust_fold_predictions(
             )
         if robust_params.get("shift_calibrated"):
             outputs += shift_calibrated_frames(
-                X, y, group, composition, train_ids, test_ids, frame, clip, robust_params
+                X, y, group, composition, train_ids, test_ids, frame, clip, robust_params, table
             )
     return pd.concat(outputs, ignore_index=True)

@@ -35,8 +35,25 @@ from matshift.uncertainty.conformal import INTERVAL_METHODS, conformal_intervals
 from matshift.uncertainty.flag import UncertaintyFlag, flag_features
 from matshift.uncertainty.ood import knn_distance
 
-INNER_GROUPINGS = ("cluster", "target_quantile", "composition")
+INNER_GROUPINGS = ("cluster", "target_quantile", "composition", "column", "column_quantile")
 FLAG_LABELS = ("outside_interval", "large_error")
+
+
+def _balanced_folds(labels: pd.Series, n_folds: int, random_state: int) -> np.ndarray:
+    """Each label's compositions in one fold, labels dealt largest first to the emptiest fold (ties
+    shuffled), so a held-out fold is one or more whole groups, as in a group split."""
+    sizes = labels.value_counts()
+    sizes = sizes.sample(frac=1.0, random_state=random_state).sort_values(ascending=False, kind="stable")
+    load, fold_of_label = np.zeros(n_folds), {}
+    for label, size in sizes.items():
+        fold = int(np.argmin(load))
+        fold_of_label[label], load[fold] = fold, load[fold] + size
+    return labels.map(fold_of_label).to_numpy()
+
+
+def _quantile_folds(values: pd.Series, n_folds: int) -> np.ndarray:
+    ranks = values.rank(method="first").to_numpy()
+    return np.minimum(((ranks - 1) * n_folds / len(values)).astype(int), n_folds - 1)
 
 
 def inner_folds(
@@ -46,18 +63,37 @@ def inner_folds(
     grouping: str,
     n_folds: int,
     random_state: int = 0,
+    shift_values: np.ndarray | None = None,
 ) -> np.ndarray:
     """Inner fold (0..n_folds-1) of every row; a composition never spans two folds.
 
     ``cluster``: KMeans on the standardised descriptors of the unique compositions (a held-out
     chemistry, as ``leave_cluster_out``); ``target_quantile``: bins of the compositions' median target
     (a held-out target range, as ``target_extrapolation``); ``composition``: compositions at random (the
-    in-distribution baseline).
+    in-distribution baseline). With ``shift_values`` (per row, the column the outer split holds out:
+    a paper, a processing route, a salt, a year, a temperature): ``column`` holds out whole values
+    (a composition goes with its most frequent value), ``column_quantile`` holds out ranges of it
+    (bins of the compositions' median value: later years, hotter cells).
     """
     compositions = np.asarray(compositions)
     unique, first_row = np.unique(compositions, return_index=True)
     if len(unique) < n_folds:
         raise ValueError(f"{len(unique)} compositions cannot make {n_folds} inner folds")
+    if grouping in ("column", "column_quantile"):
+        if shift_values is None:
+            raise ValueError(f"inner grouping {grouping!r} needs the split's column (shift_values)")
+        per_row = pd.Series(np.asarray(shift_values), index=compositions)
+        if grouping == "column":
+            label = per_row.astype(str).groupby(level=0).agg(lambda v: v.value_counts().index[0])
+            if label.nunique() >= n_folds:
+                fold_of = _balanced_folds(label.loc[unique], n_folds, random_state)
+                return np.asarray(fold_of, dtype=int)[np.searchsorted(unique, compositions)]
+            grouping = "composition"  # fewer values than folds: nothing to hold out whole
+        else:
+            median = pd.to_numeric(per_row, errors="coerce").groupby(level=0).median()
+            filled = median.loc[unique].fillna(median.median())
+            fold_of = _quantile_folds(filled, n_folds)
+            return np.asarray(fold_of, dtype=int)[np.searchsorted(unique, compositions)]
     if grouping == "cluster":
         values = descriptors.iloc[first_row]
         filled = values.fillna(values.median()).fillna(0.0).to_numpy(dtype=float)
@@ -65,8 +101,7 @@ def inner_folds(
         fold_of = kmeans.fit_predict(StandardScaler().fit_transform(filled))
     elif grouping == "target_quantile":
         median_target = pd.Series(np.asarray(target, dtype=float)).groupby(compositions).median()
-        ranks = median_target.loc[unique].rank(method="first").to_numpy()
-        fold_of = np.minimum(((ranks - 1) * n_folds / len(unique)).astype(int), n_folds - 1)
+        fold_of = _quantile_folds(median_target.loc[unique], n_folds)
     elif grouping == "composition":
         fold_of = np.random.default_rng(random_state).permutation(len(unique)) % n_folds
     else:
@@ -192,9 +227,11 @@ class ShiftCalibratedRegressor(BaseEstimator):
         y: np.ndarray,
         compositions: np.ndarray | None = None,
         groups: np.ndarray | None = None,
+        shift_values: np.ndarray | None = None,
     ) -> ShiftCalibratedRegressor:
         """``compositions`` keep a composition in one inner fold (each row its own when None);
-        ``groups`` (e.g. the anion class) are what ``mondrian`` calibrates per."""
+        ``groups`` (e.g. the anion class) are what ``mondrian`` calibrates per; ``shift_values`` (per
+        row, the column the outer split holds out) are what the ``column`` groupings re-split by."""
         unknown = set(self.interval_methods) - set(INTERVAL_METHODS)
         if unknown or self.flag_label not in FLAG_LABELS:
             raise KeyError(
@@ -204,7 +241,9 @@ class ShiftCalibratedRegressor(BaseEstimator):
         y = np.asarray(y, dtype=float)
         compositions = np.arange(len(X)) if compositions is None else np.asarray(compositions)
         columns = self._columns(X)
-        folds = inner_folds(X[columns], y, compositions, self.grouping, self.n_inner_folds, self.random_state)
+        folds = inner_folds(
+            X[columns], y, compositions, self.grouping, self.n_inner_folds, self.random_state, shift_values
+        )
         held_out, fold_weights = self._cross_fit(X, y, folds, columns)
         held_out["target"] = y
         held_out["group"] = None if groups is None else np.asarray(groups)
@@ -348,9 +387,7 @@ class ShiftCalibratedRegressor(BaseEstimator):
         with the training rows). With ``methods``, also ``intervals``: ``{method: (lower, upper)}``."""
         cal, test = self._test_part(X, groups)
         lower, upper = self._interval_columns(self.method_, cal, test)
-        features = flag_features(
-            test["prediction"], test["std"], test["distance"], test["domain"], self.target_range_
-        )
+        features = self._flag_inputs(test)
         score = self.flag_.predict_proba(features)
         uncertain = score > self.flag_.threshold_
         result = {
@@ -368,6 +405,16 @@ class ShiftCalibratedRegressor(BaseEstimator):
                 m: self._interval_columns(m, cal, test) for m in methods if m in self.selection_
             }
         return result
+
+    def _flag_inputs(self, test: dict[str, Any]) -> pd.DataFrame:
+        return flag_features(
+            test["prediction"], test["std"], test["distance"], test["domain"], self.target_range_
+        )
+
+    def flag_inputs(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The flag's inputs (``matshift.uncertainty.flag.FLAG_FEATURES``) for the rows of ``X``, scored
+        together as ``predict_with_uncertainty`` scores them (a benchmark ranks errors by each in turn)."""
+        return self._flag_inputs(self._test_part(X, None)[1])
 
     def predict(self, X: pd.DataFrame, return_std: bool = False):
         check_is_fitted(self, "estimator_")

@@ -13,6 +13,7 @@ from matshift.models.design import design_matrix
 from matshift.monitoring.champion import champion_rule, select_champion
 from matshift.monitoring.champion_model import ChampionModel
 from matshift.reporting.evaluation import compute_metrics, group_errors, parity_plots
+from matshift.robust.fold_scoring import shift_values
 from matshift.transfer.strategies import without_source_inputs
 
 __all__ = [
@@ -78,9 +79,15 @@ def fit_champion(
     X, y, composition = design_matrix(materials_table, features, source_feature_table)
     if source_feature_table is None:
         robust_params = without_source_inputs(robust_params)
-    groups = materials_table.set_index("sample_id")["group"]
+    table = materials_table.set_index("sample_id")
     clip = (declaration["target"]["min"], declaration["target"]["max"])
     model = ChampionModel(
         choice["model"], robust_params, clip, choice["split"], declaration["target"].get("learn_as")
-    ).fit(X, y, groups, composition)
+    ).fit(
+        X,
+        y,
+        table["group"],
+        composition,
+        shift_values=shift_values(robust_params, choice["split"], table),
+    )
     return model, {**choice, "rows": int(len(X)), "transductive": bool(model.transductive_)}

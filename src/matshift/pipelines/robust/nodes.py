@@ -28,9 +28,9 @@ def robust_train_and_predict(
 ) -> pd.DataFrame:
     """Test-set predictions with ``prediction, lower, upper, std, ood_score, uncertain`` per model."""
     X, y, composition = transfer_design_matrix(materials_table, features, source_feature_table)
-    group = materials_table.set_index("sample_id")["group"]
+    table = materials_table.set_index("sample_id")
     clip = (declaration["target"]["min"], declaration["target"]["max"])
-    return robust_fold_predictions(X, y, group, composition, splits, clip, robust_params)
+    return robust_fold_predictions(X, y, table["group"], composition, splits, clip, robust_params, table)
 
 
 def robust_on_descriptors(
@@ -58,4 +58,5 @@ def robust_on_descriptors(
             splits,
             declaration,
             params,
+            table,
         )
