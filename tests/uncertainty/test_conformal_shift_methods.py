@@ -1,4 +1,4 @@
-"""The interval methods added for shift: CQR, Mondrian by OOD bin, bounded weighted conformal."""
+"""The interval methods added for shift: CQR, Mondrian by OOD bin, bounded weighted conformal, worst fold."""
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ from matshift.uncertainty.conformal import (
     conformal_intervals,
     conformal_quantile,
     cqr_intervals,
+    worst_fold_half_width,
 )
 
 ALPHA = 0.1
@@ -55,6 +56,19 @@ def test_bounded_weighted_caps_the_infinite_half_width():
     assert half[1] == pytest.approx(2 * pooled)  # unvouched-for: capped, not infinite
 
 
+def test_worst_fold_covers_the_shifted_fold_that_the_pooled_quantile_undercovers():
+    rng = np.random.default_rng(3)
+    folds = np.repeat(np.arange(4), 500)
+    scores = np.abs(rng.normal(size=2000) * np.where(folds == 3, 3.0, 1.0))  # one fold errs 3x more
+    pooled, worst = conformal_quantile(scores, ALPHA), worst_fold_half_width(scores, folds, ALPHA, 30)
+    shifted = np.abs(rng.normal(size=5000) * 3.0)  # a test fold like fold 3
+    assert np.mean(shifted <= pooled) < 0.80
+    assert np.mean(shifted <= worst) >= 0.88
+    # folds under min_rows do not count: a 10-row fold with huge scores is ignored
+    tiny = np.r_[scores, np.full(10, 100.0)]
+    assert worst_fold_half_width(tiny, np.r_[folds, np.full(10, 9)], ALPHA, 30) == pytest.approx(worst)
+
+
 def test_every_listed_method_dispatches_and_an_unknown_one_names_the_choices():
     rng = np.random.default_rng(2)
     n = 200
@@ -68,6 +82,7 @@ def test_every_listed_method_dispatches_and_an_unknown_one_names_the_choices():
         "q_high": np.full(n, 1.0),
         "distance": rng.uniform(size=n),
         "domain": rng.uniform(size=n),
+        "fold": np.arange(n) % 4,
     }
     for method in INTERVAL_METHODS:
         lower, upper = conformal_intervals(method, ALPHA, part, part, min_group_size=10)
@@ -76,3 +91,5 @@ def test_every_listed_method_dispatches_and_an_unknown_one_names_the_choices():
         conformal_intervals("nope", ALPHA, part, part, min_group_size=10)
     with pytest.raises(ValueError, match="quantile band"):
         conformal_intervals("cqr", ALPHA, {**part, "q_low": None}, part, min_group_size=10)
+    with pytest.raises(ValueError, match="inner folds"):
+        conformal_intervals("worst_fold", ALPHA, {**part, "fold": None}, part, min_group_size=10)

@@ -140,6 +140,20 @@ def cqr_intervals(
     return np.asarray(test_low, dtype=float) - correction, np.asarray(test_high, dtype=float) + correction
 
 
+def worst_fold_half_width(scores: np.ndarray, folds: np.ndarray, alpha: float, min_rows: int) -> float:
+    """The largest per-fold conformal quantile of the scores: a half-width that would have covered
+    1 - alpha of every held-out fold (with at least ``min_rows`` rows), not only of them pooled. When the
+    test rows are shifted like one of the inner folds, pooled quantiles under-cover that fold; this
+    covers whichever it resembles, at the price of width (Mondrian over unknown groups, worst case)."""
+    scores, folds = np.asarray(scores, dtype=float), np.asarray(folds)
+    per_fold = [
+        conformal_quantile(scores[folds == fold], alpha)
+        for fold in np.unique(folds)
+        if (folds == fold).sum() >= min_rows
+    ]
+    return max(per_fold) if per_fold else conformal_quantile(scores, alpha)
+
+
 def binned_conformal_half_widths(
     scores: np.ndarray,
     calibration_score_of_bin: np.ndarray,
@@ -187,6 +201,7 @@ INTERVAL_METHODS = (
     "cqr",
     "mondrian_ood",
     "weighted_bounded",
+    "worst_fold",
 )
 
 
@@ -214,7 +229,8 @@ def conformal_intervals(
 
     ``cal`` and ``test`` hold per-row arrays: ``prediction`` (both), ``target`` (cal), and as the method
     needs: ``std``, ``group``, ``weight`` (density ratio), ``q_low``/``q_high`` (a quantile band),
-    ``ood`` (or ``distance`` and ``domain``, from which an OOD score is made).
+    ``ood`` (or ``distance`` and ``domain``, from which an OOD score is made), ``fold`` (cal: the inner
+    fold each calibration score was held out in).
     """
     from matshift.uncertainty.metrics import MIN_STD, Z_90
 
@@ -255,6 +271,12 @@ def conformal_intervals(
         cal_ood, test_ood = _ood_bin_scores(cal, test)
         half_width = binned_conformal_half_widths(
             scores, cal_ood, test_ood, alpha, n_ood_bins, min_group_size
+        )
+    elif method == "worst_fold":
+        if cal.get("fold") is None:
+            raise ValueError("worst_fold intervals need the calibration rows' inner folds (cal['fold'])")
+        half_width = np.full(
+            len(prediction), worst_fold_half_width(scores, cal["fold"], alpha, min_group_size)
         )
     elif method == "weighted_bounded":
         half_width = bounded_weighted_half_widths(

@@ -247,6 +247,7 @@ class ShiftCalibratedRegressor(BaseEstimator):
         held_out, fold_weights = self._cross_fit(X, y, folds, columns)
         held_out["target"] = y
         held_out["group"] = None if groups is None else np.asarray(groups)
+        held_out["fold"] = folds
 
         self.selection_ = self._select(held_out, folds, fold_weights, groups is not None)
         self.method_ = min(self.selection_, key=lambda m: self.selection_[m]["rank"])
