@@ -109,6 +109,7 @@ def test_method_chosen_on_inner_folds_is_recorded_and_flag_catches_a_planted_ood
         "cqr",
         "mondrian_ood",
         "weighted_bounded",
+        "worst_fold",
     )
     assert all(0.0 <= s["coverage"] <= 1.0 for s in model.selection_.values())
     assert sorted(s["rank"] for s in model.selection_.values()) == list(range(len(model.selection_)))

@@ -161,6 +161,7 @@ class ShiftCalibratedRegressor(BaseEstimator):
             "cqr",
             "mondrian_ood",
             "weighted_bounded",
+            "worst_fold",
         ),
         grouping: str = "cluster",
         n_inner_folds: int = 5,
