@@ -120,3 +120,25 @@ def test_at_most_one_proposal_the_largest_improvement_ties_by_name():
     assert choose_proposal(decisions) == "c"
     assert choose_proposal(dict(reversed(decisions.items()))) == "c"
     assert choose_proposal({"a": decided(0.1, eligible=False)}) is None
+
+
+def test_a_paper_split_champion_s_challenger_holds_the_batch_out_as_one_new_paper():
+    data, training = domains()
+    spec = {**robust_params()["shift_calibrated"], "shift_columns": {"paper_split": "paper"}}
+    spec["grouping"] = {**spec["grouping"], "paper_split": "column"}
+    params = {**robust_params(), "shift_calibrated": spec}
+    codes = training["composition"].astype("category").cat.codes.to_numpy() % 6
+    papers = pd.Series([f"doi/{c}" for c in codes], index=training["X"].index)
+    from matshift.monitoring.champion_model import ChampionModel
+
+    champion = ChampionModel("catboost_shift", params, (0.0, 20.0), "paper_split").fit(
+        training["X"], training["y"], training["group"], training["composition"], shift_values=papers
+    )
+    challenger, decision = challenge_champion(champion, training, plant_rows(training, offset=3.0), PARAMS)
+    assert decision["evaluated"]
+    batch_rows = challenger.shift_values_.index.str.startswith("plant_")
+    assert batch_rows.sum() == decision["adaptation_rows"]
+    assert (challenger.shift_values_[batch_rows] == "plant batch").all()
+    assert challenger.shift_values_[~batch_rows].equals(
+        papers.loc[challenger.shift_values_.index[~batch_rows]]
+    )

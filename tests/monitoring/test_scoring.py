@@ -140,6 +140,45 @@ def test_the_shift_calibrated_champion_deploys_the_flag_and_intervals_the_robust
     assert (got["lower"] <= got["prediction"]).all() and (got["prediction"] <= got["upper"]).all()
 
 
+def test_a_champion_chosen_on_a_paper_split_holds_out_whole_papers_in_its_inner_folds():
+    """With ``shift_columns`` naming the split's column, the champion re-splits its fit rows by it as the
+    robust stage did; without the column it cannot calibrate that way and says why."""
+    from matshift.robust.fold_scoring import shift_calibrated_model
+    from matshift.transfer.strategies import descriptor_columns
+
+    data = pretrained_transfer_domains()
+    spec = {**robust_params()["shift_calibrated"], "shift_columns": {"paper_split": "paper"}}
+    spec["grouping"] = {**spec["grouping"], "paper_split": "column"}
+    params = {**robust_params(), "shift_calibrated": spec}
+    X, y, composition = transfer_design_matrix(data["target"], data["features"], data["source_table"])
+    groups = data["target"].set_index("sample_id")["group"]
+    papers = pd.Series(composition.astype("category").cat.codes.to_numpy() % 6, index=composition.index).map(
+        lambda code: f"doi/{code}"
+    )
+    champion = ChampionModel("catboost_shift", params, CLIP, "paper_split").fit(
+        X, y, groups, composition, shift_values=papers
+    )
+    fit_ids, _ = calibration_split(
+        X.index.to_numpy(), composition, params["calibration_fraction"], params["random_state"]
+    )
+    reference = shift_calibrated_model(params, CLIP, "paper_split", descriptor_columns(X)).fit(
+        X.loc[fit_ids],
+        y.loc[fit_ids].to_numpy(),
+        compositions=composition.loc[fit_ids].to_numpy(),
+        groups=groups.loc[fit_ids].to_numpy(),
+        shift_values=papers.loc[fit_ids].to_numpy(),
+    )
+    inner = pd.Series(champion.model_.inner_folds_, index=fit_ids)
+    assert inner.groupby(papers.loc[fit_ids]).nunique().eq(1).all()  # no paper in two inner folds
+    batch, batch_groups = X.iloc[:12], groups.iloc[:12].to_numpy()
+    got = champion.predict_with_uncertainty(batch, batch_groups)
+    expected = reference.predict_with_uncertainty(batch, batch_groups)
+    for column in ("prediction", "lower", "upper", "ood_score", "uncertain"):
+        np.testing.assert_array_equal(got[column], expected[column], err_msg=column)
+    with pytest.raises(ValueError, match="shift_values"):
+        ChampionModel("catboost_shift", params, CLIP, "paper_split").fit(X, y, groups, composition)
+
+
 def test_an_unknown_champion_key_names_the_known_ones():
     data = pretrained_transfer_domains()
     with pytest.raises(KeyError, match="catboost_shift"):
