@@ -26,6 +26,24 @@ def fitted_champion(data: dict, key: str, params: dict) -> ChampionModel:
     return ChampionModel(key, params, CLIP).fit(X, y, groups, composition)
 
 
+def reference_shift_model(X, y, groups, composition, params, split, shift_values=None):
+    """The robust stage's shift-calibrated model fitted on the fit rows a champion draws (and those rows)."""
+    from matshift.robust.fold_scoring import shift_calibrated_model
+    from matshift.transfer.strategies import descriptor_columns
+
+    fit_ids, _ = calibration_split(
+        X.index.to_numpy(), composition, params["calibration_fraction"], params["random_state"]
+    )
+    model = shift_calibrated_model(params, CLIP, split, descriptor_columns(X)).fit(
+        X.loc[fit_ids],
+        y.loc[fit_ids].to_numpy(),
+        compositions=composition.loc[fit_ids].to_numpy(),
+        groups=groups.loc[fit_ids].to_numpy(),
+        shift_values=None if shift_values is None else shift_values.loc[fit_ids].to_numpy(),
+    )
+    return model, fit_ids
+
+
 def new_batch() -> pd.DataFrame:
     compositions = [f"X{i}" for i in range(15)]  # known to the source, never measured
     return pd.DataFrame(
@@ -108,9 +126,6 @@ def test_the_saved_champion_scores_exactly_as_the_robust_stage_scores_a_fold(key
 def test_the_shift_calibrated_champion_deploys_the_flag_and_intervals_the_robust_stage_evaluated(key):
     """The champion's ``catboost_shift`` is the robust stage's shift-calibrated model (inner folds grouped
     like the rule's split) fitted on the fit rows: its flag and intervals are the ones that were measured."""
-    from matshift.robust.fold_scoring import shift_calibrated_model
-    from matshift.transfer.strategies import descriptor_columns
-
     data = pretrained_transfer_domains()
     params = robust_params()
     X, y, composition = transfer_design_matrix(data["target"], data["features"], data["source_table"])
@@ -120,15 +135,7 @@ def test_the_shift_calibrated_champion_deploys_the_flag_and_intervals_the_robust
     batch = X.iloc[:12].rename(index=lambda i: f"new_{i}")
     batch_groups = groups.iloc[:12].to_numpy()
 
-    fit_ids, _ = calibration_split(
-        X.index.to_numpy(), composition, params["calibration_fraction"], params["random_state"]
-    )
-    reference = shift_calibrated_model(params, CLIP, "leave_cluster_out", descriptor_columns(X)).fit(
-        X.loc[fit_ids],
-        y.loc[fit_ids].to_numpy(),
-        compositions=composition.loc[fit_ids].to_numpy(),
-        groups=groups.loc[fit_ids].to_numpy(),
-    )
+    reference, _ = reference_shift_model(X, y, groups, composition, params, "leave_cluster_out")
     method = key.partition("__")[2]
     expected = reference.predict_with_uncertainty(batch, batch_groups, methods=(method,) if method else None)
     if method in expected.get("intervals", {}):
@@ -143,9 +150,6 @@ def test_the_shift_calibrated_champion_deploys_the_flag_and_intervals_the_robust
 def test_a_champion_chosen_on_a_paper_split_holds_out_whole_papers_in_its_inner_folds():
     """With ``shift_columns`` naming the split's column, the champion re-splits its fit rows by it as the
     robust stage did; without the column it cannot calibrate that way and says why."""
-    from matshift.robust.fold_scoring import shift_calibrated_model
-    from matshift.transfer.strategies import descriptor_columns
-
     data = pretrained_transfer_domains()
     spec = {**robust_params()["shift_calibrated"], "shift_columns": {"paper_split": "paper"}}
     spec["grouping"] = {**spec["grouping"], "paper_split": "column"}
@@ -158,16 +162,7 @@ def test_a_champion_chosen_on_a_paper_split_holds_out_whole_papers_in_its_inner_
     champion = ChampionModel("catboost_shift", params, CLIP, "paper_split").fit(
         X, y, groups, composition, shift_values=papers
     )
-    fit_ids, _ = calibration_split(
-        X.index.to_numpy(), composition, params["calibration_fraction"], params["random_state"]
-    )
-    reference = shift_calibrated_model(params, CLIP, "paper_split", descriptor_columns(X)).fit(
-        X.loc[fit_ids],
-        y.loc[fit_ids].to_numpy(),
-        compositions=composition.loc[fit_ids].to_numpy(),
-        groups=groups.loc[fit_ids].to_numpy(),
-        shift_values=papers.loc[fit_ids].to_numpy(),
-    )
+    reference, fit_ids = reference_shift_model(X, y, groups, composition, params, "paper_split", papers)
     inner = pd.Series(champion.model_.inner_folds_, index=fit_ids)
     assert inner.groupby(papers.loc[fit_ids]).nunique().eq(1).all()  # no paper in two inner folds
     batch, batch_groups = X.iloc[:12], groups.iloc[:12].to_numpy()
