@@ -89,6 +89,7 @@ def challenge_champion(
         joined("group"),
         joined("composition"),
         calibration_ids=champion.calibration_part_["X"].index.to_numpy(),
+        # getattr: a champion saved before shift_values_ existed calibrated without a column
         shift_values=_with_batch_as_one_source(getattr(champion, "shift_values_", None), adapt_ids),
     )
     held_X, held_y = plant["X"].loc[held_ids], plant["y"].loc[held_ids].to_numpy()

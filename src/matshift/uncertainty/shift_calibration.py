@@ -79,22 +79,19 @@ def inner_folds(
     unique, first_row = np.unique(compositions, return_index=True)
     if len(unique) < n_folds:
         raise ValueError(f"{len(unique)} compositions cannot make {n_folds} inner folds")
-    if grouping in ("column", "column_quantile"):
-        if shift_values is None:
-            raise ValueError(f"inner grouping {grouping!r} needs the split's column (shift_values)")
-        per_row = pd.Series(np.asarray(shift_values), index=compositions)
-        if grouping == "column":
-            label = per_row.astype(str).groupby(level=0).agg(lambda v: v.value_counts().index[0])
-            if label.nunique() >= n_folds:
-                fold_of = _balanced_folds(label.loc[unique], n_folds, random_state)
-                return np.asarray(fold_of, dtype=int)[np.searchsorted(unique, compositions)]
-            grouping = "composition"  # fewer values than folds: nothing to hold out whole
-        else:
-            median = pd.to_numeric(per_row, errors="coerce").groupby(level=0).median()
-            filled = median.loc[unique].fillna(median.median())
-            fold_of = _quantile_folds(filled, n_folds)
-            return np.asarray(fold_of, dtype=int)[np.searchsorted(unique, compositions)]
-    if grouping == "cluster":
+    if grouping in ("column", "column_quantile") and shift_values is None:
+        raise ValueError(f"inner grouping {grouping!r} needs the split's column (shift_values)")
+    per_row = None if shift_values is None else pd.Series(np.asarray(shift_values), index=compositions)
+    if grouping == "column":
+        label = per_row.astype(str).groupby(level=0).agg(lambda v: v.value_counts().index[0])
+        if label.nunique() < n_folds:  # fewer values than folds: nothing to hold out whole
+            grouping = "composition"
+    if grouping == "column":
+        fold_of = _balanced_folds(label.loc[unique], n_folds, random_state)
+    elif grouping == "column_quantile":
+        median = pd.to_numeric(per_row, errors="coerce").groupby(level=0).median()
+        fold_of = _quantile_folds(median.loc[unique].fillna(median.median()), n_folds)
+    elif grouping == "cluster":
         values = descriptors.iloc[first_row]
         filled = values.fillna(values.median()).fillna(0.0).to_numpy(dtype=float)
         kmeans = KMeans(n_clusters=n_folds, random_state=random_state, n_init=3)
