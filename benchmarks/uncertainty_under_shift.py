@@ -47,13 +47,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
 from kedro.config import OmegaConfigLoader  # noqa: E402
-from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from matshift.models.design import model_inputs, sample_groups  # noqa: E402
 from matshift.robust.fold_scoring import shift_calibrated_model, shift_values  # noqa: E402
 from matshift.splits import split_folds  # noqa: E402
 from matshift.transfer.strategies import descriptor_columns  # noqa: E402
-from matshift.uncertainty.metrics import interval_metrics  # noqa: E402
+from matshift.uncertainty.metrics import error_flag_auroc, interval_metrics  # noqa: E402
 
 DATA = REPO_ROOT / "data"
 COLUMNS = (
@@ -144,13 +143,8 @@ def with_budget(params: dict, iterations: int, inner_folds: int) -> dict:
 
 def signal_aurocs(target: np.ndarray, prediction: np.ndarray, signals: pd.DataFrame) -> dict[str, float]:
     """``flag_auroc_error`` of each signal alone (error above the median, non-zero targets)."""
-    nonzero = target != 0
-    error = np.abs(target - prediction)[nonzero]
-    large = error > np.median(error)
-    if large.all() or not large.any():
-        return {}
     return {
-        f"signal_{name}": float(roc_auc_score(large, values.to_numpy()[nonzero]))
+        f"signal_{name}": error_flag_auroc(target, prediction, values.to_numpy())
         for name, values in signals.items()
     }
 
