@@ -82,6 +82,38 @@ def test_column_groupings_hold_out_whole_papers_or_ranges_of_the_split_column():
         inner_folds(X, target, compositions, "column", 4, 0)
 
 
+def test_upward_groupings_hold_out_only_the_upper_half_in_ascending_ranges():
+    rng = np.random.default_rng(2)
+    compositions = np.repeat(np.arange(80), 2)
+    target = compositions + rng.normal(scale=0.01, size=len(compositions))
+    X = pd.DataFrame({"x": rng.normal(size=len(compositions))})
+    for grouping, values in (("target_upward", None), ("column_upward", 1990 + compositions % 40)):
+        folds = inner_folds(X, target, compositions, grouping, 4, 0, shift_values=values)
+        order = np.argsort(target if values is None else values, kind="stable")
+        assert set(folds) == {-1, 0, 1, 2, 3} and (np.diff(folds[order]) >= 0).all()
+        assert np.mean(folds == -1) == pytest.approx(0.5, abs=0.03)  # the lower half: training only
+        assert pd.Series(folds).groupby(compositions).nunique().eq(1).all()
+
+
+def test_upward_calibration_scores_only_the_upper_half_each_range_predicted_from_below():
+    """Train on y < 6 of a trend a kNN cannot extrapolate: every calibration row is a row of the upper
+    half, predicted by a model of lower targets only, so its truth lies above its prediction."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 6, size=400)
+    X, y = pd.DataFrame({"x": x}), x + rng.normal(scale=0.05, size=len(x))
+    kwargs = {"interval_methods": ("split",), "min_group_size": 10}
+    upward = ShiftCalibratedRegressor(KNeighborsRegressor(10), grouping="target_upward", **kwargs).fit(X, y)
+    both = ShiftCalibratedRegressor(KNeighborsRegressor(10), grouping="target_quantile", **kwargs).fit(X, y)
+    calibration = upward.calibration_
+    assert len(calibration["target"]) == (upward.inner_folds_ >= 0).sum() < len(y)
+    assert calibration["target"].min() >= np.median(y) - 0.1
+    assert np.mean(calibration["target"] > calibration["prediction"]) > 0.9
+    # held out on both sides, the lowest range is predicted from above: residuals of both signs
+    assert np.mean(both.calibration_["target"] > both.calibration_["prediction"]) < 0.7
+    out = upward.predict_with_uncertainty(X.iloc[:5])
+    assert np.all(out["lower"] <= out["upper"]) and out["uncertain"].dtype == bool
+
+
 def test_shift_values_name_the_missing_column():
     from matshift.robust.fold_scoring import shift_values
 

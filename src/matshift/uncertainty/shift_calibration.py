@@ -35,7 +35,18 @@ from matshift.uncertainty.conformal import INTERVAL_METHODS, conformal_intervals
 from matshift.uncertainty.flag import UncertaintyFlag, flag_features
 from matshift.uncertainty.ood import knn_distance
 
-INNER_GROUPINGS = ("cluster", "target_quantile", "composition", "column", "column_quantile")
+INNER_GROUPINGS = (
+    "cluster",
+    "target_quantile",
+    "composition",
+    "column",
+    "column_quantile",
+    "target_upward",
+    "column_upward",
+)
+# groupings whose inner fold k is predicted by a model of the rows *below* it only (fold -1: the lower
+# half, training rows never held out), as an outer split that trains below and tests above does
+UPWARD_GROUPINGS = ("target_upward", "column_upward")
 FLAG_LABELS = ("outside_interval", "large_error")
 
 
@@ -56,6 +67,21 @@ def _quantile_folds(values: pd.Series, n_folds: int) -> np.ndarray:
     return np.minimum(((ranks - 1) * n_folds / len(values)).astype(int), n_folds - 1)
 
 
+def _upward_folds(values: pd.Series, n_folds: int) -> np.ndarray:
+    """-1 for the lower half of the values (always training), quantile bins 0..n_folds-1 of the upper half."""
+    folds = np.full(len(values), -1)
+    upper = values.rank(method="first").to_numpy() > len(values) // 2
+    folds[upper] = _quantile_folds(values[upper], n_folds)
+    return folds
+
+
+def _median_per_composition(values: np.ndarray, compositions: np.ndarray, unique: np.ndarray) -> pd.Series:
+    """Each unique composition's median value (missing: the median of the medians)."""
+    numeric = pd.Series(pd.to_numeric(pd.Series(np.asarray(values)), errors="coerce").to_numpy())
+    median = numeric.groupby(compositions).median()
+    return median.loc[unique].fillna(median.median())
+
+
 def inner_folds(
     descriptors: pd.DataFrame,
     target: np.ndarray,
@@ -73,13 +99,16 @@ def inner_folds(
     in-distribution baseline). With ``shift_values`` (per row, the column the outer split holds out:
     a paper, a processing route, a salt, a year, a temperature): ``column`` holds out whole values
     (a composition goes with its most frequent value), ``column_quantile`` holds out ranges of it
-    (bins of the compositions' median value: later years, hotter cells).
+    (bins of the compositions' median value: later years, hotter cells). ``target_upward`` /
+    ``column_upward``: the lower half of the compositions (by median target / value) is fold -1, never
+    held out; the upper half is cut into ``n_folds`` ranges, each to be predicted from the rows below it
+    only (:data:`UPWARD_GROUPINGS`), as an extrapolation above the training range is.
     """
     compositions = np.asarray(compositions)
     unique, first_row = np.unique(compositions, return_index=True)
     if len(unique) < n_folds:
         raise ValueError(f"{len(unique)} compositions cannot make {n_folds} inner folds")
-    if grouping in ("column", "column_quantile") and shift_values is None:
+    if grouping.startswith("column") and shift_values is None:
         raise ValueError(f"inner grouping {grouping!r} needs the split's column (shift_values)")
     per_row = None if shift_values is None else pd.Series(np.asarray(shift_values), index=compositions)
     if grouping == "column":
@@ -88,17 +117,17 @@ def inner_folds(
             grouping = "composition"
     if grouping == "column":
         fold_of = _balanced_folds(label.loc[unique], n_folds, random_state)
-    elif grouping == "column_quantile":
-        median = pd.to_numeric(per_row, errors="coerce").groupby(level=0).median()
-        fold_of = _quantile_folds(median.loc[unique].fillna(median.median()), n_folds)
+    elif grouping in ("column_quantile", "column_upward"):
+        median = _median_per_composition(per_row.to_numpy(), compositions, unique)
+        fold_of = (_quantile_folds if grouping == "column_quantile" else _upward_folds)(median, n_folds)
     elif grouping == "cluster":
         values = descriptors.iloc[first_row]
         filled = values.fillna(values.median()).fillna(0.0).to_numpy(dtype=float)
         kmeans = KMeans(n_clusters=n_folds, random_state=random_state, n_init=3)
         fold_of = kmeans.fit_predict(StandardScaler().fit_transform(filled))
-    elif grouping == "target_quantile":
-        median_target = pd.Series(np.asarray(target, dtype=float)).groupby(compositions).median()
-        fold_of = _quantile_folds(median_target.loc[unique], n_folds)
+    elif grouping in ("target_quantile", "target_upward"):
+        median = _median_per_composition(target, compositions, unique)
+        fold_of = (_quantile_folds if grouping == "target_quantile" else _upward_folds)(median, n_folds)
     elif grouping == "composition":
         fold_of = np.random.default_rng(random_state).permutation(len(unique)) % n_folds
     else:
@@ -243,18 +272,22 @@ class ShiftCalibratedRegressor(BaseEstimator):
             X[columns], y, compositions, self.grouping, self.n_inner_folds, self.random_state, shift_values
         )
         held_out, fold_weights = self._cross_fit(X, y, folds, columns)
-        held_out["target"] = y
-        held_out["group"] = None if groups is None else np.asarray(groups)
-        held_out["fold"] = folds
+        calibrated = folds >= 0  # an upward grouping's lower half (fold -1) is only ever learned from
+        cal_target, cal_folds = y[calibrated], folds[calibrated]
+        held_out["target"], held_out["fold"] = cal_target, cal_folds
+        held_out["group"] = None if groups is None else np.asarray(groups)[calibrated]
 
-        self.selection_ = self._select(held_out, folds, fold_weights, groups is not None)
+        self.selection_ = self._select(held_out, cal_folds, fold_weights, groups is not None)
         self.method_ = min(self.selection_, key=lambda m: self.selection_[m]["rank"])
         lower, upper = self.selection_[self.method_]["held_out_intervals"]
-        error = np.abs(y - held_out["prediction"])
-        miss = (y < lower) | (y > upper)
-        large = large_error_labels(error, y)
+        error = np.abs(cal_target - held_out["prediction"])
+        miss = (cal_target < lower) | (cal_target > upper)
+        large = large_error_labels(error, cal_target)
         self.flag_ = UncertaintyFlag(self.max_unflagged_miss_rate, self.min_flag_rate, C=self.flag_C).fit(
-            held_out["features"], miss if self.flag_label == "outside_interval" else large, folds, miss=miss
+            held_out["features"],
+            miss if self.flag_label == "outside_interval" else large,
+            cal_folds,
+            miss=miss,
         )
         for summary in self.selection_.values():
             summary.pop("held_out_intervals")
@@ -268,16 +301,19 @@ class ShiftCalibratedRegressor(BaseEstimator):
     def _cross_fit(
         self, X: pd.DataFrame, y: np.ndarray, folds: np.ndarray, columns: list[str]
     ) -> tuple[dict[str, Any], dict[int, np.ndarray]]:
-        """Out-of-fold outputs and signals of every row, and per inner fold the density ratio
-        (that fold vs the others) at every row, for the weighted intervals."""
-        n = len(X)
+        """Out-of-fold outputs and signals of every held-out row (fold >= 0), and per inner fold the
+        density ratio (that fold vs the rows its model learned from) at those rows, for the weighted
+        intervals. A fold's model learns from every other fold, or with an upward grouping from the
+        folds below it only."""
+        n, calibrated = len(X), folds >= 0
         held_out: dict[str, Any] = {k: None for k in ("prediction", "std", "q_low", "q_high")}
         held_out.update(distance=np.empty(n), domain=np.empty(n))
         fold_weights: dict[int, np.ndarray] = {}
         feature_frames = []
-        for fold in np.unique(folds):
+        for fold in np.unique(folds[calibrated]):
             inside = folds == fold
-            model = clone(self.estimator).fit(X[~inside], y[~inside])
+            learn = folds < fold if self.grouping in UPWARD_GROUPINGS else ~inside
+            model = clone(self.estimator).fit(X[learn], y[learn])
             outputs = _model_outputs(model, X[inside], self.clip)
             for key, values in outputs.items():
                 if values is None:
@@ -286,12 +322,12 @@ class ShiftCalibratedRegressor(BaseEstimator):
                     held_out[key] = np.full(n, np.nan)
                 held_out[key][inside] = values
             held_out["distance"][inside] = knn_distance(
-                X.loc[~inside, columns], X.loc[inside, columns], self.knn_neighbours
+                X.loc[learn, columns], X.loc[inside, columns], self.knn_neighbours
             )
-            ratio = fit_source_vs_target(X[~inside], X[inside], self.density_ratio)
+            ratio = fit_source_vs_target(X[learn], X[inside], self.density_ratio)
             held_out["domain"][inside] = _domain_log_ratio(ratio, X[inside])
-            fold_weights[int(fold)] = ratio.ratio(X)
-            fit_range = (float(y[~inside].min()), float(y[~inside].max()))
+            fold_weights[int(fold)] = ratio.ratio(X[calibrated])
+            fit_range = (float(y[learn].min()), float(y[learn].max()))
             frame = flag_features(
                 outputs["prediction"],
                 outputs["std"],
@@ -300,7 +336,8 @@ class ShiftCalibratedRegressor(BaseEstimator):
                 fit_range,
             )
             feature_frames.append(frame.set_index(np.flatnonzero(inside)))
-        held_out["features"] = pd.concat(feature_frames).sort_index()
+        held_out = _subset(held_out, calibrated)
+        held_out["features"] = pd.concat(feature_frames).sort_index().reset_index(drop=True)
         return held_out, fold_weights
 
     def _select(
