@@ -101,7 +101,7 @@ def test_upward_calibration_scores_only_the_upper_half_each_range_predicted_from
     rng = np.random.default_rng(3)
     x = rng.uniform(0, 6, size=400)
     X, y = pd.DataFrame({"x": x}), x + rng.normal(scale=0.05, size=len(x))
-    kwargs = {"interval_methods": ("split",), "min_group_size": 10}
+    kwargs = {"interval_methods": ("split", "weighted_bounded"), "min_group_size": 10}
     upward = ShiftCalibratedRegressor(KNeighborsRegressor(10), grouping="target_upward", **kwargs).fit(X, y)
     both = ShiftCalibratedRegressor(KNeighborsRegressor(10), grouping="target_quantile", **kwargs).fit(X, y)
     calibration = upward.calibration_
@@ -110,8 +110,10 @@ def test_upward_calibration_scores_only_the_upper_half_each_range_predicted_from
     assert np.mean(calibration["target"] > calibration["prediction"]) > 0.9
     # held out on both sides, the lowest range is predicted from above: residuals of both signs
     assert np.mean(both.calibration_["target"] > both.calibration_["prediction"]) < 0.7
-    out = upward.predict_with_uncertainty(X.iloc[:5])
-    assert np.all(out["lower"] <= out["upper"]) and out["uncertain"].dtype == bool
+    # density-ratio weights of the calibration rows only (the lower half has no score to weigh)
+    out = upward.predict_with_uncertainty(X.iloc[:5], methods=("split", "weighted_bounded"))
+    for lower, upper in out["intervals"].values():
+        assert np.all(lower <= upper) and len(lower) == 5
 
 
 def test_shift_values_name_the_missing_column():

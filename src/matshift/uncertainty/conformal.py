@@ -41,6 +41,8 @@ def weighted_conformal_quantiles(
     calibration data (large w_test) puts more mass on +inf, so its interval widens, to infinity if
     the calibration set cannot vouch for it.
     """
+    if len(scores) != len(calibration_weights):
+        raise ValueError(f"{len(scores)} calibration scores but {len(calibration_weights)} weights")
     order = np.argsort(scores)
     sorted_scores = np.asarray(scores, dtype=float)[order]
     cumulative = np.cumsum(np.asarray(calibration_weights, dtype=float)[order])

@@ -404,7 +404,8 @@ class ShiftCalibratedRegressor(BaseEstimator):
         test["domain"] = _domain_log_ratio(ratio, X)
         test["weight"] = ratio.ratio(X)
         test["group"] = None if groups is None else np.asarray(groups)
-        cal = {**self.calibration_, "weight": ratio.ratio(self.train_X_)}
+        # the calibration rows only: an upward grouping never held out (nor scored) its lower half
+        cal = {**self.calibration_, "weight": ratio.ratio(self.train_X_[self.inner_folds_ >= 0])}
         return cal, test
 
     def _interval_columns(
