@@ -83,5 +83,5 @@ def test_shift_calibrated_key_is_chosen_on_inner_folds_only(robust_params):
     chosen = first[first["model"] == key]
     assert chosen["interval_method"].isin(params["shift_calibrated"]["interval_methods"]).all()
     assert chosen.groupby(["split", "fold"])["interval_method"].nunique().eq(1).all()
-    assert shift_calibrated_model(params, (0.0, 20.0), "target_extrapolation").grouping == "target_quantile"
+    assert shift_calibrated_model(params, (0.0, 20.0), "target_extrapolation").grouping == "target_upward"
     assert shift_calibrated_model(params, (0.0, 20.0), "leave_cluster_out").grouping == "cluster"
