@@ -77,8 +77,7 @@ def _upward_folds(values: pd.Series, n_folds: int) -> np.ndarray:
 
 def _median_per_composition(values: np.ndarray, compositions: np.ndarray, unique: np.ndarray) -> pd.Series:
     """Each unique composition's median value (missing: the median of the medians)."""
-    numeric = pd.Series(pd.to_numeric(pd.Series(np.asarray(values)), errors="coerce").to_numpy())
-    median = numeric.groupby(compositions).median()
+    median = pd.to_numeric(pd.Series(np.asarray(values)), errors="coerce").groupby(compositions).median()
     return median.loc[unique].fillna(median.median())
 
 
@@ -117,17 +116,16 @@ def inner_folds(
             grouping = "composition"
     if grouping == "column":
         fold_of = _balanced_folds(label.loc[unique], n_folds, random_state)
-    elif grouping in ("column_quantile", "column_upward"):
-        median = _median_per_composition(per_row.to_numpy(), compositions, unique)
-        fold_of = (_quantile_folds if grouping == "column_quantile" else _upward_folds)(median, n_folds)
+    elif grouping in ("target_quantile", "target_upward", "column_quantile", "column_upward"):
+        median = _median_per_composition(
+            target if grouping.startswith("target") else shift_values, compositions, unique
+        )
+        fold_of = (_upward_folds if grouping in UPWARD_GROUPINGS else _quantile_folds)(median, n_folds)
     elif grouping == "cluster":
         values = descriptors.iloc[first_row]
         filled = values.fillna(values.median()).fillna(0.0).to_numpy(dtype=float)
         kmeans = KMeans(n_clusters=n_folds, random_state=random_state, n_init=3)
         fold_of = kmeans.fit_predict(StandardScaler().fit_transform(filled))
-    elif grouping in ("target_quantile", "target_upward"):
-        median = _median_per_composition(target, compositions, unique)
-        fold_of = (_quantile_folds if grouping == "target_quantile" else _upward_folds)(median, n_folds)
     elif grouping == "composition":
         fold_of = np.random.default_rng(random_state).permutation(len(unique)) % n_folds
     else:
