@@ -26,15 +26,16 @@ def fitted_champion(data: dict, key: str, params: dict) -> ChampionModel:
     return ChampionModel(key, params, CLIP).fit(X, y, groups, composition)
 
 
-def reference_shift_model(X, y, groups, composition, params, split, shift_values=None):
-    """The robust stage's shift-calibrated model fitted on the fit rows a champion draws (and those rows)."""
+def reference_shift_model(X, y, groups, composition, params, split, shift_values=None, key=None):
+    """The robust stage's shift-calibrated model ``key`` fitted on the fit rows a champion draws (and
+    those rows)."""
     from matshift.robust.fold_scoring import shift_calibrated_model
     from matshift.transfer.strategies import descriptor_columns
 
     fit_ids, _ = calibration_split(
         X.index.to_numpy(), composition, params["calibration_fraction"], params["random_state"]
     )
-    model = shift_calibrated_model(params, CLIP, split, descriptor_columns(X)).fit(
+    model = shift_calibrated_model(params, CLIP, split, descriptor_columns(X), key).fit(
         X.loc[fit_ids],
         y.loc[fit_ids].to_numpy(),
         compositions=composition.loc[fit_ids].to_numpy(),
@@ -122,12 +123,17 @@ def test_the_saved_champion_scores_exactly_as_the_robust_stage_scores_a_fold(key
     assert champion.transductive_ == (key == "importance_weighting")
 
 
-@pytest.mark.parametrize("key", ["catboost_shift", "catboost_shift__cqr"])
+@pytest.mark.parametrize(
+    "key", ["catboost_shift", "catboost_shift__cqr", "other_shift", "other_shift__split"]
+)
 def test_the_shift_calibrated_champion_deploys_the_flag_and_intervals_the_robust_stage_evaluated(key):
-    """The champion's ``catboost_shift`` is the robust stage's shift-calibrated model (inner folds grouped
-    like the rule's split) fitted on the fit rows: its flag and intervals are the ones that were measured."""
+    """The champion's ``catboost_shift`` (or a variant of it on another base model) is the robust stage's
+    shift-calibrated model (inner folds grouped like the rule's split) fitted on the fit rows: its flag and
+    intervals are the ones that were measured."""
     data = pretrained_transfer_domains()
     params = robust_params()
+    other = {"estimator": "catboost_uncertainty", "estimator_params": {"catboost_params": {"iterations": 40}}}
+    params["shift_calibrated"] = {**params["shift_calibrated"], "variants": {"other_shift": other}}
     X, y, composition = transfer_design_matrix(data["target"], data["features"], data["source_table"])
     groups = data["target"].set_index("sample_id")["group"]
     champion = ChampionModel(key, params, CLIP, "leave_cluster_out").fit(X, y, groups, composition)
@@ -135,8 +141,10 @@ def test_the_shift_calibrated_champion_deploys_the_flag_and_intervals_the_robust
     batch = X.iloc[:12].rename(index=lambda i: f"new_{i}")
     batch_groups = groups.iloc[:12].to_numpy()
 
-    reference, _ = reference_shift_model(X, y, groups, composition, params, "leave_cluster_out")
-    method = key.partition("__")[2]
+    model_key, _, method = key.partition("__")
+    reference, _ = reference_shift_model(
+        X, y, groups, composition, params, "leave_cluster_out", key=model_key
+    )
     expected = reference.predict_with_uncertainty(batch, batch_groups, methods=(method,) if method else None)
     if method in expected.get("intervals", {}):
         expected["lower"], expected["upper"] = expected["intervals"][method]

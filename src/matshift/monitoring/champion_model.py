@@ -27,6 +27,7 @@ from matshift.robust.fold_scoring import (
     reported_outputs,
     shared_signals,
     shift_calibrated_model,
+    shift_calibrated_specs,
 )
 from matshift.robust.registry import build_robust_model
 from matshift.transfer.strategies import descriptor_columns
@@ -79,7 +80,8 @@ class ChampionModel(BaseEstimator):
         if spec is None and self.shift_method_ is None:
             known = sorted(self.robust_params["reported"]) + self._shift_keys()
             raise KeyError(f"champion {self.key!r} is not a robust-stage model; known: {known}")
-        self.model_name_ = self.robust_params["shift_calibrated"]["key"] if spec is None else spec["model"]
+        # a shift-calibrated key's model is its spec's key (``catboost_shift__cqr`` -> ``catboost_shift``)
+        self.model_name_ = self.key.partition("__")[0] if spec is None else spec["model"]
         if calibration_ids is None:
             fit_ids, cal_ids = calibration_split(
                 X.index.to_numpy(),
@@ -101,7 +103,11 @@ class ChampionModel(BaseEstimator):
         if self.shift_method_ is not None:
             # inner group-held-out folds of the fit rows calibrate it; the calibration rows stay unseen
             self.model_ = shift_calibrated_model(
-                self.robust_params, self._model_clip(), self.split, descriptor_columns(fit["X"])
+                self.robust_params,
+                self._model_clip(),
+                self.split,
+                descriptor_columns(fit["X"]),
+                self.model_name_,
             ).fit(
                 fit["X"],
                 fit["y"],
@@ -191,10 +197,11 @@ class ChampionModel(BaseEstimator):
         return {**columns, **converted}
 
     def _shift_keys(self) -> list[str]:
-        spec = self.robust_params.get("shift_calibrated")
-        if not spec:
-            return []
-        return [spec["key"]] + [f"{spec['key']}__{m}" for m in spec["interval_methods"]]
+        return [
+            name
+            for key, spec in shift_calibrated_specs(self.robust_params).items()
+            for name in [key] + [f"{key}__{m}" for m in spec["interval_methods"]]
+        ]
 
     def _shift_method(self) -> str | None:
         """``"chosen"`` for the shift-calibrated key, its method for ``<key>__<method>``, else None."""

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils.validation import has_fit_parameter
 
-from matshift.models.registry import build_estimator
+from matshift.models.registry import NO_CLIP, build_estimator, registered
 from matshift.robust.density_ratio import SOURCE, TARGET, fit_source_vs_target
 from matshift.robust.registry import supports_std
 from matshift.splits import split_folds
@@ -203,25 +203,71 @@ def predict_with_uncertainty(
     return {key: {**columns, **flag} for key, columns in outputs.items()}, flag
 
 
+def shift_calibrated_specs(robust_params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """key -> spec of every shift-calibrated model: ``shift_calibrated`` itself and each of its
+    ``variants`` (another base model calibrated the same way: a variant sets ``estimator`` and
+    ``estimator_params`` and inherits inner folds, candidates and flag settings)."""
+    spec = robust_params.get("shift_calibrated")
+    if not spec:
+        return {}
+    base = {k: v for k, v in spec.items() if k != "variants"}
+    specs = {base["key"]: base}
+    for key, variant in (spec.get("variants") or {}).items():
+        specs[key] = {**base, "estimator_params": {}, **variant, "key": key}
+    return specs
+
+
+def with_declared_shift_variants(
+    robust_params: dict[str, Any], declaration: dict[str, Any]
+) -> dict[str, Any]:
+    """``robust_params`` without the shift-calibrated variants whose base model is a physics model the
+    dataset does not declare (the case studies share one configuration; a temperature law would misread
+    an alloy's columns)."""
+    spec = robust_params.get("shift_calibrated")
+    if not spec or not spec.get("variants"):
+        return robust_params
+    physics = set(declaration.get("physics_models") or [])
+    kept = {
+        key: variant
+        for key, variant in spec["variants"].items()
+        if variant["estimator"] in SHIFT_ESTIMATORS or variant["estimator"] in physics
+    }
+    return {**robust_params, "shift_calibrated": {**spec, "variants": kept}}
+
+
+def _shift_estimator(spec: dict[str, Any]) -> Any:
+    """The base model of a shift-calibrated spec: one of SHIFT_ESTIMATORS or a registered physics model."""
+    name, params = spec["estimator"], spec.get("estimator_params") or {}
+    if name in SHIFT_ESTIMATORS:
+        return SHIFT_ESTIMATORS[name](**params)
+    physics = registered("physics")
+    if name not in physics:
+        raise KeyError(
+            f"shift_calibrated {spec['key']}: estimator {name} is neither one of {sorted(SHIFT_ESTIMATORS)} "
+            f"nor a registered physics model {sorted(physics)}"
+        )
+    return physics[name].factory(params, NO_CLIP, {})
+
+
 def shift_calibrated_model(
     robust_params: dict[str, Any],
     clip: tuple[float, float],
     split: str | None = None,
     distance_columns: list[str] | None = None,
+    key: str | None = None,
 ) -> ShiftCalibratedRegressor:
-    """The shift-calibrated model of ``robust_params["shift_calibrated"]``, unfitted: inner folds grouped
-    as ``split``'s shift (``grouping`` by split name, else ``default``). Fit it with
-    ``fit(X, y, compositions=, groups=)`` and score with ``predict_with_uncertainty(X, groups)``: the
-    robust stage and a champion scoring plant batches use this same object."""
-    spec = robust_params["shift_calibrated"]
-    if spec["estimator"] not in SHIFT_ESTIMATORS:
-        raise KeyError(
-            f"parameters_robust.yml shift_calibrated.estimator {spec['estimator']!r}; "
-            f"known: {sorted(SHIFT_ESTIMATORS)}"
-        )
+    """The shift-calibrated model ``key`` (``shift_calibrated`` itself when None, else one of its
+    ``variants``), unfitted: inner folds grouped as ``split``'s shift (``grouping`` by split name, else
+    ``default``). Fit it with ``fit(X, y, compositions=, groups=)`` and score with
+    ``predict_with_uncertainty(X, groups)``: the robust stage and a champion scoring plant batches use
+    this same object."""
+    specs = shift_calibrated_specs(robust_params)
+    spec = robust_params["shift_calibrated"] if key is None else specs.get(key)
+    if spec is None:
+        raise KeyError(f"no shift-calibrated model {key!r}; configured: {sorted(specs)}")
     grouping = spec["grouping"]
     return ShiftCalibratedRegressor(
-        estimator=SHIFT_ESTIMATORS[spec["estimator"]](**spec.get("estimator_params", {})),
+        estimator=_shift_estimator(spec),
         interval_methods=tuple(spec["interval_methods"]),
         grouping=grouping.get(split, grouping["default"]) if isinstance(grouping, dict) else grouping,
         n_inner_folds=spec["n_inner_folds"],
@@ -269,13 +315,15 @@ def shift_calibrated_frames(
     clip: tuple[float, float],
     robust_params: dict[str, Any],
     table: pd.DataFrame | None = None,
+    key: str | None = None,
 ) -> list[pd.DataFrame]:
-    """One fold of the shift-calibrated model on the whole training fold: the key with the interval
-    method chosen on inner folds, and ``<key>__<method>`` per candidate (the same fit and flag).
-    ``table``: the materials table indexed by sample_id, for a split whose inner folds re-split by one of
-    its columns (``shift_values``)."""
-    spec = robust_params["shift_calibrated"]
-    model = shift_calibrated_model(robust_params, clip, frame["split"], descriptor_columns(X))
+    """One fold of the shift-calibrated model ``key`` (``shift_calibrated`` itself when None, else one of
+    its variants) on the whole training fold: the key with the interval method chosen on inner folds,
+    and ``<key>__<method>`` per candidate (the same fit and flag). ``table``: the materials table
+    indexed by sample_id, for a split whose inner folds re-split by one of its columns
+    (``shift_values``)."""
+    spec = robust_params["shift_calibrated"] if key is None else shift_calibrated_specs(robust_params)[key]
+    model = shift_calibrated_model(robust_params, clip, frame["split"], descriptor_columns(X), spec["key"])
     values = shift_values(robust_params, frame["split"], table)
     model.fit(
         X.loc[train_ids],
@@ -412,8 +460,8 @@ def robust_fold_predictions(
                     }
                 )
             )
-        if robust_params.get("shift_calibrated"):
+        for key in shift_calibrated_specs(robust_params):
             outputs += shift_calibrated_frames(
-                X, y, group, composition, train_ids, test_ids, frame, clip, robust_params, table
+                X, y, group, composition, train_ids, test_ids, frame, clip, robust_params, table, key
             )
     return pd.concat(outputs, ignore_index=True)

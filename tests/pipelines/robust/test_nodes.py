@@ -85,3 +85,63 @@ def test_shift_calibrated_key_is_chosen_on_inner_folds_only(robust_params):
     assert chosen.groupby(["split", "fold"])["interval_method"].nunique().eq(1).all()
     assert shift_calibrated_model(params, (0.0, 20.0), "target_extrapolation").grouping == "target_upward"
     assert shift_calibrated_model(params, (0.0, 20.0), "leave_cluster_out").grouping == "cluster"
+
+
+def test_a_shift_calibrated_variant_is_scored_like_the_main_key_with_its_own_base_model(robust_params):
+    from matshift.models.design import transfer_design_matrix
+    from matshift.robust.fold_scoring import robust_fold_predictions, shift_calibrated_model
+
+    shift = robust_params["shift_calibrated"]
+    variant = {
+        "estimator": "catboost_uncertainty",
+        "estimator_params": {"catboost_params": {"iterations": 40}},
+    }
+    params = {
+        **robust_params,
+        "models": [],
+        "reported": {},
+        "cv_plus": None,
+        "shift_calibrated": {**shift, "report_candidates": False, "variants": {"other_shift": variant}},
+    }
+    data = pretrained_transfer_domains()
+    X, y, composition = transfer_design_matrix(data["target"], data["features"], data["source_table"])
+    group = data["target"].set_index("sample_id")["group"]
+    predictions = robust_fold_predictions(X, y, group, composition, data["splits"], (0.0, 20.0), params)
+    assert set(predictions["model"]) == {shift["key"], "other_shift"}
+    main, other = (
+        predictions[predictions["model"] == key].reset_index(drop=True)
+        for key in (shift["key"], "other_shift")
+    )
+    pd.testing.assert_series_equal(main["sample_id"], other["sample_id"])
+    assert not np.allclose(main["prediction"], other["prediction"])  # another base model
+    assert other["interval_method"].isin(shift["interval_methods"]).all()
+    # the variant inherits the inner folds of the split and every other setting but the base model
+    model = shift_calibrated_model(params, (0.0, 20.0), "target_extrapolation", key="other_shift")
+    assert model.grouping == "target_upward" and model.n_inner_folds == shift["n_inner_folds"]
+    assert type(model.estimator).__name__ == "CatBoostUncertaintyRegressor"
+    with pytest.raises(KeyError, match="no shift-calibrated model 'missing'"):
+        shift_calibrated_model(params, (0.0, 20.0), "target_extrapolation", key="missing")
+
+
+def test_variants_on_physics_models_a_dataset_does_not_declare_are_skipped_and_unknown_ones_named():
+    from matshift.robust.fold_scoring import (
+        shift_calibrated_model,
+        shift_calibrated_specs,
+        with_declared_shift_variants,
+    )
+
+    params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_case_studies.yml").read_text())
+    robust = params["case_studies"]["robust"]
+    assert "vtf_shift" in shift_calibrated_specs(robust)
+    electrolytes = with_declared_shift_variants(robust, {"physics_models": ["vtf", "arrhenius"]})
+    alloys = with_declared_shift_variants(robust, {"physics_models": ["catboost_monotonic"]})
+    assert set(shift_calibrated_specs(electrolytes)) == {"catboost_shift", "vtf_shift"}
+    assert set(shift_calibrated_specs(alloys)) == {"catboost_shift"}
+    model = shift_calibrated_model(electrolytes, (-5.0, 3.0), "temperature_extrapolation", key="vtf_shift")
+    assert type(model.estimator).__name__ == "TemperatureLawRegressor" and model.estimator.law == "vtf"
+    unknown = {
+        **robust,
+        "shift_calibrated": {**robust["shift_calibrated"], "variants": {"x_shift": {"estimator": "nope"}}},
+    }
+    with pytest.raises(KeyError, match="x_shift: estimator nope is neither"):
+        shift_calibrated_model(unknown, (0.0, 1.0), key="x_shift")

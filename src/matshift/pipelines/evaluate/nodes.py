@@ -13,7 +13,7 @@ from matshift.models.design import design_matrix
 from matshift.monitoring.champion import champion_rule, select_champion
 from matshift.monitoring.champion_model import ChampionModel
 from matshift.reporting.evaluation import compute_metrics, group_errors, parity_plots
-from matshift.robust.fold_scoring import shift_values
+from matshift.robust.fold_scoring import shift_values, with_declared_shift_variants
 from matshift.transfer.strategies import without_source_inputs
 
 __all__ = [
@@ -79,6 +79,7 @@ def fit_champion(
     X, y, composition = design_matrix(materials_table, features, source_feature_table)
     if source_feature_table is None:
         robust_params = without_source_inputs(robust_params)
+    robust_params = with_declared_shift_variants(robust_params, declaration)
     table = materials_table.set_index("sample_id")
     clip = (declaration["target"]["min"], declaration["target"]["max"])
     model = ChampionModel(

@@ -14,7 +14,11 @@ import pandas as pd
 
 from matshift.models.design import model_inputs, sample_groups, transfer_design_matrix
 from matshift.models.threads import torch_threads
-from matshift.robust.fold_scoring import robust_fold_predictions, robust_fold_predictions_in_target_units
+from matshift.robust.fold_scoring import (
+    robust_fold_predictions,
+    robust_fold_predictions_in_target_units,
+    with_declared_shift_variants,
+)
 from matshift.transfer.strategies import without_source_inputs
 
 
@@ -30,7 +34,8 @@ def robust_train_and_predict(
     X, y, composition = transfer_design_matrix(materials_table, features, source_feature_table)
     table = materials_table.set_index("sample_id")
     clip = (declaration["target"]["min"], declaration["target"]["max"])
-    return robust_fold_predictions(X, y, table["group"], composition, splits, clip, robust_params, table)
+    params = with_declared_shift_variants(robust_params, declaration)
+    return robust_fold_predictions(X, y, table["group"], composition, splits, clip, params, table)
 
 
 def robust_on_descriptors(
@@ -46,7 +51,7 @@ def robust_on_descriptors(
     leakage key; ``robust_max_fit_rows`` (declaration) caps each fold's fit rows for dense series."""
     X, y = model_inputs(materials_table, features)
     table = materials_table.set_index("sample_id")
-    params = without_source_inputs(robust_params)
+    params = with_declared_shift_variants(without_source_inputs(robust_params), declaration)
     if declaration.get("robust_max_fit_rows"):
         params = {**params, "max_fit_rows": declaration["robust_max_fit_rows"]}
     with torch_threads(robust_params.get("torch_threads")):
