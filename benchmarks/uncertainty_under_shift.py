@@ -29,6 +29,7 @@ minutes. Needs the split stage's outputs:
     kedro run --pipeline expt_gap --to-outputs expt_gap.splits
     python benchmarks/uncertainty_under_shift.py [--max-train-rows 1500] [--iterations 150] [--id-folds 2]
     python benchmarks/uncertainty_under_shift.py --dataset hea_hardness --no-baseline --signals
+    python benchmarks/uncertainty_under_shift.py --dataset electrolyte_conductivity --key vtf_shift
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def run_split(split: str, data: Benchmark, args, baseline: bool) -> pd.DataFrame
             continue
         if len(train_ids) > args.max_train_rows:  # the stated subsample: a cheap run on 2 cores
             train_ids = rng.choice(train_ids, args.max_train_rows, replace=False)
-        model = shift_calibrated_model(params, data.clip, split_name, descriptor_columns(data.X))
+        model = shift_calibrated_model(params, data.clip, split_name, descriptor_columns(data.X), args.key)
         if baseline:  # current practice: split conformal on random held-out compositions
             model.set_params(grouping="composition", interval_methods=("split",))
         result = fold_result(model, data, split_name, train_ids, test_ids, args.signals and not baseline)
@@ -239,6 +240,9 @@ def main() -> int:
         "--signals", action="store_true", help="each flag input's AUROC alone, and the ceiling"
     )
     parser.add_argument("--with-transfer", action="store_true")
+    parser.add_argument(
+        "--key", default=None, help="a shift_calibrated variant (e.g. vtf_shift); default: the main key"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 

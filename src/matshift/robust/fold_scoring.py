@@ -336,6 +336,8 @@ def shift_calibrated_frames(
         X.loc[test_ids], group.loc[test_ids].to_numpy(), methods=tuple(spec["interval_methods"])
     )
     candidates = columns.pop("intervals")
+    if columns["std"] is None:  # a base model without its own spread: no `std` column (NaN after concat)
+        columns.pop("std")
     chosen = pd.DataFrame({**frame, "model": spec["key"], **columns})
     frames = [chosen]
     if spec.get("report_candidates", True):
