@@ -15,8 +15,10 @@ the fold median, non-zero targets), unflagged miss rate <= 12%.
 
 ``--signals`` adds, per split, how well each of the flag's inputs alone ranks the test errors
 (``flag_auroc_error`` of that input, fold-averaged) and the best of them with its sign chosen *on the
-test labels* (``hindsight_best``): a ceiling no flag built from these inputs can be expected to beat.
-Where even that ceiling stays below 0.80 the target needs new signals, not a better classifier.
+test labels* (``hindsight_best``), and ``hindsight_combined``: a logistic regression on all of them
+fitted to the test fold's own labels and scored in-sample, a ceiling for any linear flag on these
+inputs (the learned flag is one). Where even that stays below 0.80 the target needs new signals, not a
+better classifier.
 
 Cheap by default for 2 cores (state it with the numbers): training folds subsampled to
 ``--max-train-rows`` rows, ``--iterations`` CatBoost trees, descriptors (and declared process columns)
@@ -43,6 +45,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "src"))
@@ -143,11 +149,22 @@ def with_budget(params: dict, iterations: int, inner_folds: int) -> dict:
 
 
 def signal_aurocs(target: np.ndarray, prediction: np.ndarray, signals: pd.DataFrame) -> dict[str, float]:
-    """``flag_auroc_error`` of each signal alone (error above the median, non-zero targets)."""
-    return {
+    """``flag_auroc_error`` of each signal alone (error above the median, non-zero targets), and
+    ``hindsight_combined``: of a logistic regression on all of them fitted *to this fold's own labels*
+    and scored in-sample, the best any linear flag on these inputs could rank this fold."""
+    aurocs = {
         f"signal_{name}": error_flag_auroc(target, prediction, values.to_numpy())
         for name, values in signals.items()
     }
+    nonzero = np.asarray(target) != 0
+    error = np.abs(np.asarray(target) - np.asarray(prediction))[nonzero]
+    large = error > np.median(error)
+    inputs = signals[nonzero].replace([np.inf, -np.inf], np.nan)
+    inputs = inputs.fillna(inputs.median()).fillna(0.0)
+    if large.any() and not large.all():
+        hindsight = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(inputs, large)
+        aurocs["hindsight_combined"] = float(roc_auc_score(large, hindsight.predict_proba(inputs)[:, 1]))
+    return aurocs
 
 
 def fold_result(model, data: Benchmark, split: str, train_ids, test_ids, signals: bool) -> dict[str, float]:
@@ -206,7 +223,11 @@ def run_split(split: str, data: Benchmark, args, baseline: bool) -> pd.DataFrame
 
 def summarise(results: pd.DataFrame, id_width: float, label: str) -> dict:
     signals = [c for c in results if c.startswith("signal_")]
-    summary = {"model": label, **results[[c for c in COLUMNS if c in results] + signals].mean().to_dict()}
+    hindsight_columns = [c for c in ("hindsight_combined",) if c in results]
+    summary = {
+        "model": label,
+        **results[[c for c in COLUMNS if c in results] + signals + hindsight_columns].mean().to_dict(),
+    }
     summary["interval_width_ratio"] = summary["width_90"] / id_width
     summary["mae"] = results["mae"].mean()
     summary["methods"] = ",".join(results["method"])
