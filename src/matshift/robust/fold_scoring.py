@@ -226,11 +226,10 @@ def with_declared_shift_variants(
     spec = robust_params.get("shift_calibrated")
     if not spec or not spec.get("variants"):
         return robust_params
-    physics = set(declaration.get("physics_models") or [])
+    undeclared = set(registered("physics")) - set(declaration.get("physics_models") or [])
+    # an unknown name stays, so building it says what is registered instead of dropping a typo silently
     kept = {
-        key: variant
-        for key, variant in spec["variants"].items()
-        if variant["estimator"] in SHIFT_ESTIMATORS or variant["estimator"] in physics
+        key: variant for key, variant in spec["variants"].items() if variant["estimator"] not in undeclared
     }
     return {**robust_params, "shift_calibrated": {**spec, "variants": kept}}
 

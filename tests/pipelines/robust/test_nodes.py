@@ -145,3 +145,7 @@ def test_variants_on_physics_models_a_dataset_does_not_declare_are_skipped_and_u
     }
     with pytest.raises(KeyError, match="x_shift: estimator nope is neither"):
         shift_calibrated_model(unknown, (0.0, 1.0), key="x_shift")
+    # a misspelt base model is not dropped silently: building it names what is registered
+    kept = with_declared_shift_variants(unknown, {"physics_models": ["vtf"]})
+    with pytest.raises(KeyError, match="x_shift: estimator nope is neither"):
+        shift_calibrated_model(kept, (0.0, 1.0), key="x_shift")
