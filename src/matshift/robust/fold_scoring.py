@@ -217,6 +217,15 @@ def shift_calibrated_specs(robust_params: dict[str, Any]) -> dict[str, dict[str,
     return specs
 
 
+def shift_calibrated_spec(robust_params: dict[str, Any], key: str | None = None) -> dict[str, Any]:
+    """The spec of shift-calibrated model ``key`` (``shift_calibrated`` itself when None)."""
+    specs = shift_calibrated_specs(robust_params)
+    spec = specs.get(robust_params["shift_calibrated"]["key"] if key is None else key)
+    if spec is None:
+        raise KeyError(f"no shift-calibrated model {key!r}; configured: {sorted(specs)}")
+    return spec
+
+
 def with_declared_shift_variants(
     robust_params: dict[str, Any], declaration: dict[str, Any]
 ) -> dict[str, Any]:
@@ -260,10 +269,7 @@ def shift_calibrated_model(
     ``default``). Fit it with ``fit(X, y, compositions=, groups=)`` and score with
     ``predict_with_uncertainty(X, groups)``: the robust stage and a champion scoring plant batches use
     this same object."""
-    specs = shift_calibrated_specs(robust_params)
-    spec = robust_params["shift_calibrated"] if key is None else specs.get(key)
-    if spec is None:
-        raise KeyError(f"no shift-calibrated model {key!r}; configured: {sorted(specs)}")
+    spec = shift_calibrated_spec(robust_params, key)
     grouping = spec["grouping"]
     return ShiftCalibratedRegressor(
         estimator=_shift_estimator(spec),
@@ -321,7 +327,7 @@ def shift_calibrated_frames(
     and ``<key>__<method>`` per candidate (the same fit and flag). ``table``: the materials table
     indexed by sample_id, for a split whose inner folds re-split by one of its columns
     (``shift_values``)."""
-    spec = robust_params["shift_calibrated"] if key is None else shift_calibrated_specs(robust_params)[key]
+    spec = shift_calibrated_spec(robust_params, key)
     model = shift_calibrated_model(robust_params, clip, frame["split"], descriptor_columns(X), spec["key"])
     values = shift_values(robust_params, frame["split"], table)
     model.fit(
